@@ -1,0 +1,70 @@
+# kefu: `make setup` once, then `make run`; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY311 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11.*/bin/python3.11) $(shell command -v python3.11))
+PY310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10) $(shell command -v python3.10))
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+RASA := RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/rasa
+MODEL := models/kefu.tar.gz
+RASA_SOURCES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: help setup run test test-rasa test-py lint format clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(MODEL) $(CHROMIUM) var/orders.sqlite3 ## create both environments, train the model, install chromium
+
+$(VENV)/.installed: requirements/app.txt requirements/dev.txt requirements/app.lock
+	@test -n "$(PY311)" || { echo "Python 3.11 not found (set PY311=/path/to/python3.11)"; exit 1; }
+	test -x $(PY) || $(PY311) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements/app.lock torch
+	$(PY) -m pip install -q -r requirements/app.txt -r requirements/dev.txt -c requirements/app.lock
+	touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock
+	@test -n "$(PY310)" || { echo "Python 3.10 not found (set PY310=/path/to/python3.10)"; exit 1; }
+	test -x $(RASA_VENV)/bin/python || $(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/python -m pip install -q --upgrade pip
+	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.txt -c requirements/rasa.lock
+	touch $@
+
+$(MODEL): $(RASA_SOURCES) $(RASA_VENV)/.installed
+	$(RASA) train --fixed-model-name kefu --out models
+	touch $@
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+var/orders.sqlite3: $(VENV)/.installed
+	$(PY) -m orders seed
+
+run: ## bring the whole system up (embedded Redis unless REDIS_URL is set)
+	$(PY) -m bot run
+
+test: test-rasa test-py ## every test: Rasa data and conversation tests, then pytest
+
+test-rasa: $(MODEL) ## rasa data validate, conversation tests, NLU test set
+	$(RASA) data validate --fail-on-warnings
+	$(RASA) test core --stories tests/test_stories.yml -m $(MODEL) --fail-on-prediction-errors --out results/core
+	$(RASA) test nlu --nlu tests/nlu -m $(MODEL) --out results/nlu
+
+test-py: ## pytest: unit, end-to-end (real processes) and browser tests
+	$(PY) -m pytest -q
+
+lint: ## ruff, formatting check and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: ## apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean: ## remove results and the trained model (keeps the environments and var/)
+	rm -rf results models

@@ -1,0 +1,1 @@
+"""Thin Rasa custom actions: one module per concern, replies from the domain's responses."""

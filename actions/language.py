@@ -1,0 +1,32 @@
+"""The reply language, decided per message (the router's signal, else the text itself)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from handoff.signals import detect_language
+
+# How Rasa writes the text of an external intent ("EXTERNAL: escalate") or a "/intent" payload.
+EXTERNAL_PREFIXES = ("EXTERNAL: ", "/")
+
+
+class ActionDetectLanguage(Action):
+    def name(self) -> str:
+        return "action_detect_language"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        message = tracker.latest_message or {}
+        text = message.get("text") or ""
+        if text.startswith(EXTERNAL_PREFIXES):
+            return []  # an external intent (escalation, hand-back) keeps the customer's language
+        signals = (message.get("metadata") or {}).get("signals") or {}
+        language = signals.get("language") or detect_language(text)
+        if language == tracker.get_slot("language"):
+            return []
+        return [SlotSet("language", language)]

@@ -1,0 +1,1 @@
+"""Customer channels, the conversation router, settings and the process runner."""

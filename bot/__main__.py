@@ -1,0 +1,36 @@
+"""python -m bot run | serve"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from aiohttp import web
+
+from bot import settings as settings_module
+from bot.runner import run
+from bot.server import create_app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="the whole system: Redis, Rasa, actions and the kefu server")
+    commands.add_parser("serve", help="only the kefu server (the runner starts it)")
+    args = parser.parse_args(argv)
+    settings = settings_module.load().with_secrets()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "serve":
+        web.run_app(
+            create_app(settings), host=settings.host, port=settings.port, print=None
+        )
+        return 0
+    return asyncio.run(run(settings, lambda line: print(line, flush=True)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""Every customer message goes through here: to the bot, or to the human who owns the conversation."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+
+from handoff.models import ChatMessage, Owner, Role
+from handoff.packet import Turn, build_packet
+from handoff.queue import TicketQueue
+from handoff.signals import KeywordRule, Signals, compute_signals
+from handoff.store import ConversationStore
+
+from bot.rasa_client import BotReply, RasaClient, RasaUnavailable
+from bot.texts import Texts
+
+log = logging.getLogger(__name__)
+
+ESCALATE_INTENT = "escalate"
+HANDBACK_INTENT = "handoff_closed"
+
+
+@dataclass(frozen=True)
+class HeldMessage:
+    """A customer message accepted while Rasa was unreachable, delivered when it is back."""
+
+    text: str
+    channel: str
+    ts: float
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str) -> HeldMessage:
+        return cls(**json.loads(data))
+
+
+class Router:
+    def __init__(
+        self,
+        store: ConversationStore,
+        queue: TicketQueue,
+        rasa: RasaClient,
+        rules: tuple[KeywordRule, ...],
+        texts: Texts,
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._rasa = rasa
+        self._rules = rules
+        self._texts = texts
+
+    async def customer_message(self, conversation_id: str, channel: str, text: str) -> list[ChatMessage]:
+        """Record the message and return what the customer is told now (nothing while a human owns it)."""
+        await self._store.touch(conversation_id, channel)
+        await self._store.append(ChatMessage(conversation_id, Role.CUSTOMER, text, time.time()))
+        conversation = await self._store.get(conversation_id)
+        if conversation.owner is not Owner.BOT:
+            return []  # the agent's console shows it; the bot stays silent
+        signals = compute_signals(text, self._rules)
+        held = HeldMessage(text, channel, time.time())
+        # Earlier messages still waiting for Rasa go first: this one queues behind them.
+        if not await self._store.has_held(conversation_id):
+            try:
+                return await self._to_bot(conversation_id, held, signals)
+            except RasaUnavailable as error:
+                log.warning("Rasa unavailable, holding message of %s: %s", conversation_id, error)
+        await self._store.hold(conversation_id, held.to_json())
+        notice = self._texts.get("rasa_unavailable", signals.language)
+        return [await self._say(conversation_id, Role.SYSTEM, notice)]
+
+    async def deliver_held(self) -> int:
+        """Send held messages to Rasa, oldest first per conversation; stops at the first failure."""
+        delivered = 0
+        for conversation_id in await self._store.conversations_with_held():
+            while (payload := await self._store.oldest_held(conversation_id)) is not None:
+                held = HeldMessage.from_json(payload)
+                conversation = await self._store.get(conversation_id)
+                if conversation.owner is Owner.BOT:
+                    await self._to_bot(conversation_id, held, compute_signals(held.text, self._rules))
+                await self._store.release_oldest(conversation_id)
+                delivered += 1
+        return delivered
+
+    async def hand_back(self, conversation_id: str) -> list[ChatMessage]:
+        """The agent closed the ticket: the bot greets the customer again."""
+        try:
+            replies = await self._rasa.trigger_intent(conversation_id, HANDBACK_INTENT)
+        except RasaUnavailable as error:
+            log.warning("hand-back greeting for %s not sent: %s", conversation_id, error)
+            return []
+        return [await self._say(conversation_id, Role.BOT, r.text, r) for r in replies]
+
+    async def _to_bot(self, conversation_id: str, held: HeldMessage, signals: Signals) -> list[ChatMessage]:
+        metadata = {"channel": held.channel, "signals": signals.to_metadata(), "sent_at": held.ts}
+        replies = await self._rasa.send(conversation_id, held.text, metadata)
+        said = [await self._say(conversation_id, Role.BOT, r.text, r) for r in replies]
+        if signals.escalation and (await self._store.get(conversation_id)).owner is Owner.BOT:
+            said += await self._escalate(conversation_id, held.channel, signals)
+        return said
+
+    async def _escalate(self, conversation_id: str, channel: str, signals: Signals) -> list[ChatMessage]:
+        """A rule fired: Rasa's handoff action builds the packet; without Rasa, build it here."""
+        try:
+            replies = await self._rasa.trigger_intent(conversation_id, ESCALATE_INTENT)
+            return [await self._say(conversation_id, Role.BOT, r.text, r) for r in replies]
+        except RasaUnavailable:
+            log.warning("escalating %s without Rasa", conversation_id)
+        assert signals.escalation is not None
+        rule = signals.escalation
+        turns = [
+            Turn(m.role.value, m.text, m.ts)
+            for m in await self._store.transcript(conversation_id)
+            if m.role in (Role.CUSTOMER, Role.BOT)
+        ]
+        packet = build_packet(
+            conversation_id,
+            channel,
+            turns,
+            reasons=(rule.reason,),
+            priority=rule.priority,
+            team=rule.team,
+            language=signals.language,
+        )
+        place = await self._queue.open(
+            conversation_id,
+            channel,
+            priority=rule.priority,
+            team=rule.team,
+            reasons=(rule.rule_id,),
+            summary=packet.summary,
+            packet=packet.to_dict(),
+        )
+        notice = self._texts.get("handoff_direct", signals.language, position=max(place.position, 1))
+        return [await self._say(conversation_id, Role.SYSTEM, notice)]
+
+    async def _say(
+        self, conversation_id: str, role: Role, text: str, reply: BotReply | None = None
+    ) -> ChatMessage:
+        buttons = reply.buttons if reply else ()
+        message = ChatMessage(conversation_id, role, text, time.time(), buttons)
+        return await self._store.append(message)

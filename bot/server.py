@@ -1,0 +1,222 @@
+"""The kefu server: customer channels, the agent console, health and metrics (aiohttp)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from handoff.agents import AgentDirectory, Session
+from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
+from handoff.keys import Keys
+from handoff.live import LiveHub, relay_events
+from handoff.models import ChatMessage, Role, Ticket
+from handoff.queue import TicketQueue
+from handoff.signals import load_rules
+from handoff.store import ConversationStore
+
+from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.router import Router
+from bot.settings import Settings
+from bot.state import SERVICES, Metrics, Services
+from bot.texts import Texts
+from bot.webchat import add_webchat
+
+log = logging.getLogger(__name__)
+
+REDELIVERY_INTERVAL_SECONDS = 2.0
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES, middlewares=[errors_as_json, security_headers]
+    )
+    app.cleanup_ctx.append(_services_ctx(settings))
+    app.cleanup_ctx.append(_background_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    add_webchat(app)
+    add_console(app)
+    return app
+
+
+def _services_ctx(settings: Settings) -> Any:
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        redis = Redis.from_url(
+            settings.effective_redis_url, decode_responses=True, health_check_interval=30
+        )
+        http = aiohttp.ClientSession()
+        keys = Keys(settings.redis_prefix)
+        ttl = settings.conversation_ttl_seconds
+        store = ConversationStore(redis, keys, ttl)
+        queue = TicketQueue(redis, keys, ttl)
+        rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout)
+        texts, rules = await asyncio.to_thread(lambda: (Texts.load(), load_rules()))
+        router = Router(store, queue, rasa, rules, texts)
+        hub = LiveHub()
+        services = Services(
+            settings=settings,
+            redis=redis,
+            http=http,
+            store=store,
+            queue=queue,
+            agents=AgentDirectory(redis, keys),
+            rasa=rasa,
+            router=router,
+            hub=hub,
+            texts=texts,
+            metrics=Metrics(),
+        )
+        app[SERVICES] = services
+        app[CONSOLE] = ConsoleServices(
+            agents=services.agents,
+            queue=queue,
+            store=store,
+            hub=hub,
+            hooks=_console_hooks(services),
+            secure_cookies=settings.kefu_url.startswith("https://"),
+        )
+        yield
+        await hub.close_all()
+        await http.close()
+        await redis.aclose()
+
+    return services_ctx
+
+
+def _console_hooks(services: Services) -> ConsoleHooks:
+    async def on_claimed(ticket: Ticket, session: Session) -> None:
+        packet = await services.queue.packet(ticket.id)
+        language = str(packet.get("language") or "zh")
+        notice = services.texts.get("agent_joined", language, agent=session.agent.display_name)
+        await services.store.append(
+            ChatMessage(ticket.conversation_id, Role.SYSTEM, notice, time.time())
+        )
+
+    async def on_closed(ticket: Ticket) -> None:
+        await services.router.hand_back(ticket.conversation_id)
+
+    return ConsoleHooks(on_claimed=on_claimed, on_closed=on_closed)
+
+
+async def _background_ctx(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    tasks = [
+        asyncio.create_task(
+            relay_events(services.redis, Keys(services.settings.redis_prefix).events, services.hub)
+        ),
+        asyncio.create_task(_redeliver_forever(services)),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _redeliver_forever(services: Services) -> None:
+    """Messages held while Rasa was down are answered as soon as it is back."""
+    while True:
+        await asyncio.sleep(REDELIVERY_INTERVAL_SECONDS)
+        try:
+            if await services.store.conversations_with_held():
+                services.metrics.held_delivered += await services.router.deliver_held()
+        except (RasaUnavailable, RedisError) as error:
+            log.info("held messages wait for Rasa: %s", error)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    checks = await asyncio.gather(
+        _timed(_redis_ok(services.redis)),
+        _timed(services.rasa.is_ready()),
+        _timed(_http_ok(services.http, services.settings.action_url + "/health")),
+    )
+    components = {name: check for name, check in zip(("redis", "rasa", "actions"), checks, strict=True)}
+    healthy = all(c["status"] == "ok" for c in components.values())
+    return web.json_response(
+        {"status": "ok" if healthy else "degraded", "components": components},
+        status=200 if healthy else 503,
+    )
+
+
+async def _timed(check: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    ok = await check
+    return {"status": "ok" if ok else "down", "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+async def _redis_ok(redis: Redis) -> bool:
+    try:
+        return bool(await asyncio.wait_for(redis.ping(), 2))
+    except (RedisError, OSError, TimeoutError):
+        return False
+
+
+async def _http_ok(http: aiohttp.ClientSession, url: str) -> bool:
+    try:
+        async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
+            return response.status == 200
+    except (aiohttp.ClientError, TimeoutError):
+        return False
+
+
+async def metrics(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    waiting = await services.redis.zcard(Keys(services.settings.redis_prefix).queue)
+    lines = [
+        "# TYPE kefu_customer_messages_total counter",
+        f"kefu_customer_messages_total {services.metrics.messages}",
+        "# TYPE kefu_held_messages_delivered_total counter",
+        f"kefu_held_messages_delivered_total {services.metrics.held_delivered}",
+        "# TYPE kefu_queue_waiting gauge",
+        f"kefu_queue_waiting {waiting}",
+        "# TYPE kefu_live_sockets gauge",
+        f"kefu_live_sockets {len(services.hub.all_sockets())}",
+    ]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+    """No trace ever reaches a client: unexpected failures become a short JSON 500 (or 503)."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except RedisError:
+        log.exception("Redis unavailable while serving %s", request.path)
+        return web.json_response(
+            {"error": "storage_unavailable", "message": "系统繁忙，请稍后再试 / Please try again shortly"},
+            status=503,
+        )
+    except Exception:
+        log.exception("failed serving %s", request.path)
+        return web.json_response(
+            {"error": "internal", "message": "系统出错了，请稍后再试 / Something went wrong"},
+            status=500,
+        )
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; object-src 'none'",
+    )
+    if request.path.startswith("/agent"):
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    return response

@@ -1,0 +1,203 @@
+"""The one place that reads the environment (``KEFU_*``, ``REDIS_URL`` and a ``.env`` file).
+
+Every default is documented in the README's configuration table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class RedisAddress:
+    host: str
+    port: int
+    db: int
+    password: str
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisAddress:
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", ""):
+            raise ValueError(f"REDIS_URL must be redis://host:port/db, got {url!r}")
+        db = parts.path.lstrip("/")
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 6379,
+            db=int(db) if db else 0,
+            password=parts.password or "",
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    rasa_port: int = 5005
+    action_port: int = 5055
+    redis_url: str = ""
+    embedded_redis_port: int = 6399
+    redis_prefix: str = "kefu"
+    var_dir: Path = PROJECT_ROOT / "var"
+    model_path: Path = PROJECT_ROOT / "models" / "kefu.tar.gz"
+    rasa_python: Path = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
+    rasa_token: str = ""
+    secret: str = ""
+    orders_db: Path = field(default=PROJECT_ROOT / "var" / "orders.sqlite3")
+    faq_dir: Path = PROJECT_ROOT / "faq" / "kb"
+    rasa_timeout: float = 15.0
+    max_message_chars: int = 2000
+    conversation_ttl_days: int = 30
+    start_timeout: float = 240.0
+    log_level: str = "INFO"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{self.host}:{self.action_port}"
+
+    @property
+    def kefu_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def conversation_ttl_seconds(self) -> int:
+        return self.conversation_ttl_days * 86400
+
+    @property
+    def effective_redis_url(self) -> str:
+        """``REDIS_URL`` when given, else the embedded server the runner starts."""
+        return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
+
+    @property
+    def redis_address(self) -> RedisAddress:
+        return RedisAddress.from_url(self.effective_redis_url)
+
+    def with_secrets(self) -> Settings:
+        """Fill in the secrets that may be left empty: a persisted signing secret, a per-run Rasa token."""
+        secret = self.secret or _persistent_secret(self.var_dir / "secret")
+        token = self.rasa_token or secrets.token_urlsafe(24)
+        return replace(self, secret=secret, rasa_token=token)
+
+    def as_env(self) -> dict[str, str]:
+        """The environment that gives a child process exactly these settings."""
+        return {
+            "KEFU_HOST": self.host,
+            "KEFU_PORT": str(self.port),
+            "KEFU_PUBLIC_URL": self.public_url,
+            "KEFU_RASA_PORT": str(self.rasa_port),
+            "KEFU_ACTION_PORT": str(self.action_port),
+            "REDIS_URL": self.effective_redis_url,
+            "KEFU_EMBEDDED_REDIS_PORT": str(self.embedded_redis_port),
+            "KEFU_REDIS_PREFIX": self.redis_prefix,
+            "KEFU_VAR_DIR": str(self.var_dir),
+            "KEFU_MODEL": str(self.model_path),
+            "KEFU_RASA_PYTHON": str(self.rasa_python),
+            "KEFU_RASA_TOKEN": self.rasa_token,
+            "KEFU_SECRET": self.secret,
+            "KEFU_ORDERS_DB": str(self.orders_db),
+            "KEFU_FAQ_DIR": str(self.faq_dir),
+            "KEFU_RASA_TIMEOUT": str(self.rasa_timeout),
+            "KEFU_MAX_MESSAGE_CHARS": str(self.max_message_chars),
+            "KEFU_CONVERSATION_TTL_DAYS": str(self.conversation_ttl_days),
+            "KEFU_START_TIMEOUT": str(self.start_timeout),
+            "KEFU_LOG_LEVEL": self.log_level,
+        }
+
+
+def _persistent_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines; ``#`` comments, blank lines and optional quotes around values."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def load(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
+    """Settings from the environment, falling back to ``.env`` in the project root, then defaults."""
+    env: dict[str, str] = read_dotenv(dotenv or PROJECT_ROOT / ".env")
+    env.update(os.environ if environ is None else environ)
+    defaults = Settings()
+    var_dir = _path(env.get("KEFU_VAR_DIR"), defaults.var_dir)
+
+    def text(name: str, default: str) -> str:
+        return env.get(name) or default
+
+    def integer(name: str, default: int) -> int:
+        return _parse(name, env.get(name), default, int)
+
+    def number(name: str, default: float) -> float:
+        return _parse(name, env.get(name), default, float)
+
+    return Settings(
+        host=text("KEFU_HOST", defaults.host),
+        port=integer("KEFU_PORT", defaults.port),
+        public_url=text("KEFU_PUBLIC_URL", defaults.public_url).rstrip("/"),
+        rasa_port=integer("KEFU_RASA_PORT", defaults.rasa_port),
+        action_port=integer("KEFU_ACTION_PORT", defaults.action_port),
+        redis_url=text("REDIS_URL", defaults.redis_url),
+        embedded_redis_port=integer("KEFU_EMBEDDED_REDIS_PORT", defaults.embedded_redis_port),
+        redis_prefix=text("KEFU_REDIS_PREFIX", defaults.redis_prefix),
+        var_dir=var_dir,
+        model_path=_path(env.get("KEFU_MODEL"), defaults.model_path),
+        rasa_python=_path(env.get("KEFU_RASA_PYTHON"), defaults.rasa_python),
+        rasa_token=text("KEFU_RASA_TOKEN", ""),
+        secret=text("KEFU_SECRET", ""),
+        orders_db=_path(env.get("KEFU_ORDERS_DB"), var_dir / "orders.sqlite3"),
+        faq_dir=_path(env.get("KEFU_FAQ_DIR"), defaults.faq_dir),
+        rasa_timeout=number("KEFU_RASA_TIMEOUT", defaults.rasa_timeout),
+        max_message_chars=integer("KEFU_MAX_MESSAGE_CHARS", defaults.max_message_chars),
+        conversation_ttl_days=integer("KEFU_CONVERSATION_TTL_DAYS", defaults.conversation_ttl_days),
+        start_timeout=number("KEFU_START_TIMEOUT", defaults.start_timeout),
+        log_level=text("KEFU_LOG_LEVEL", defaults.log_level).upper(),
+    )
+
+
+def _path(value: str | None, default: Path) -> Path:
+    if not value:
+        return default
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _parse(name: str, value: str | None, default: T, kind: Callable[[str], T]) -> T:
+    if value is None or value == "":
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a valid {getattr(kind, '__name__', 'value')}") from None

@@ -1,0 +1,43 @@
+"""The kefu server's long-lived services, kept under one typed app key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+from aiohttp import web
+from redis.asyncio import Redis
+
+from handoff.agents import AgentDirectory
+from handoff.live import LiveHub
+from handoff.queue import TicketQueue
+from handoff.store import ConversationStore
+
+from bot.rasa_client import RasaClient
+from bot.router import Router
+from bot.settings import Settings
+from bot.texts import Texts
+
+
+@dataclass
+class Metrics:
+    messages: int = 0
+    held_delivered: int = 0
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    redis: Redis
+    http: aiohttp.ClientSession
+    store: ConversationStore
+    queue: TicketQueue
+    agents: AgentDirectory
+    rasa: RasaClient
+    router: Router
+    hub: LiveHub
+    texts: Texts
+    metrics: Metrics
+
+
+SERVICES = web.AppKey("services", Services)

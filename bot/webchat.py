@@ -1,0 +1,175 @@
+"""The customer channels: the web chat page and websocket, and the REST API for other channels."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import unicodedata
+from pathlib import Path
+
+from aiohttp import WSMsgType, web
+
+from handoff.models import ChatMessage
+from handoff.signals import detect_language
+from handoff.webutil import json_error, read_json_object, string_field
+
+from bot.state import SERVICES, Services
+
+STATIC_DIR = Path(__file__).with_name("static")
+CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+routes = web.RouteTableDef()
+
+
+class InvalidMessage(Exception):
+    """A message the customer must resend differently; ``notice`` tells them how, politely."""
+
+    def __init__(self, code: str, status: int, notice: str = "") -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.notice = notice
+
+
+def add_webchat(app: web.Application) -> None:
+    app.add_routes(routes)
+    app.router.add_static("/static/", STATIC_DIR, name="static")
+
+
+def conversation_token(secret: str, conversation_id: str) -> str:
+    return hmac.new(secret.encode(), conversation_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def clean_text(text: str, limit: int) -> str:
+    """Printable text with control characters removed, or InvalidMessage."""
+    cleaned = "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C"
+    ).strip()
+    if not cleaned:
+        raise InvalidMessage("empty_message", 422)
+    if len(cleaned) > limit:
+        raise InvalidMessage("message_too_long", 413)
+    return cleaned
+
+
+def _services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def _authorised(services: Services, conversation_id: str, token: str) -> None:
+    if not CONVERSATION_ID.match(conversation_id) or not hmac.compare_digest(
+        token, conversation_token(services.settings.secret, conversation_id)
+    ):
+        raise json_error(403, "bad_conversation", "会话无效，请刷新页面 / Invalid conversation")
+
+
+@routes.get("/")
+async def index(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/chat")
+
+
+@routes.get("/chat")
+async def chat_page(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC_DIR / "chat.html")
+
+
+@routes.post("/api/chat/session")
+async def new_session(request: web.Request) -> web.Response:
+    """A new conversation id and the token that proves it is the caller's."""
+    services = _services(request)
+    conversation_id = "web-" + secrets.token_urlsafe(12)
+    token = conversation_token(services.settings.secret, conversation_id)
+    return web.json_response({"conversation_id": conversation_id, "token": token})
+
+
+@routes.post("/api/chat/messages")
+async def post_message(request: web.Request) -> web.Response:
+    services = _services(request)
+    body = await read_json_object(request)
+    conversation_id = string_field(body, "conversation_id")
+    _authorised(services, conversation_id, string_field(body, "token"))
+    channel = str(body.get("channel") or "rest")[:32]
+    try:
+        replies = await _handle(services, conversation_id, channel, string_field(body, "text"))
+    except InvalidMessage as invalid:
+        raise json_error(invalid.status, invalid.code, invalid.notice) from None
+    return web.json_response({"messages": [m.to_wire() for m in replies]})
+
+
+@routes.get("/api/chat/messages")
+async def get_messages(request: web.Request) -> web.Response:
+    """The conversation's messages (after a message id), so REST clients see agents' replies."""
+    services = _services(request)
+    conversation_id = request.query.get("conversation_id", "")
+    _authorised(services, conversation_id, request.query.get("token", ""))
+    after = request.query.get("after", "")
+    if after and not re.fullmatch(r"\d+-\d+", after):
+        raise json_error(400, "bad_after", "after 应为消息 id / 'after' must be a message id")
+    messages = await services.store.transcript(conversation_id, after=after)
+    conversation = await services.store.get(conversation_id)
+    return web.json_response(
+        {"messages": [m.to_wire() for m in messages], "owner": conversation.owner.value}
+    )
+
+
+@routes.get("/ws/chat")
+async def chat_socket(request: web.Request) -> web.StreamResponse:
+    services = _services(request)
+    conversation_id = request.query.get("conversation_id", "")
+    _authorised(services, conversation_id, request.query.get("token", ""))
+    socket = web.WebSocketResponse(heartbeat=25, max_msg_size=64 * 1024)
+    await socket.prepare(request)
+    services.hub.customers[conversation_id].add(socket)
+    try:
+        # Registered first, then history: the page drops duplicates by message id.
+        after = request.query.get("after", "")
+        history = await services.store.transcript(
+            conversation_id, after=after if re.fullmatch(r"\d+-\d+", after) else ""
+        )
+        conversation = await services.store.get(conversation_id)
+        await socket.send_json(
+            {
+                "type": "history",
+                "messages": [m.to_wire() for m in history],
+                "owner": conversation.owner.value,
+            }
+        )
+        async for frame in socket:
+            if frame.type is not WSMsgType.TEXT:
+                continue
+            await _socket_frame(services, socket, conversation_id, frame.data)
+    finally:
+        services.hub.customers[conversation_id].discard(socket)
+        if not services.hub.customers[conversation_id]:
+            del services.hub.customers[conversation_id]
+    return socket
+
+
+async def _socket_frame(
+    services: Services, socket: web.WebSocketResponse, conversation_id: str, data: str
+) -> None:
+    try:
+        frame = json.loads(data)
+    except ValueError:
+        frame = None
+    text = frame.get("text") if isinstance(frame, dict) else None
+    if not isinstance(frame, dict) or frame.get("type") != "message" or not isinstance(text, str):
+        await socket.send_json({"type": "error", "error": "invalid_frame"})
+        return
+    try:
+        await _handle(services, conversation_id, "web", text)
+    except InvalidMessage as invalid:
+        await socket.send_json({"type": "notice", "error": invalid.code, "text": invalid.notice})
+
+
+async def _handle(services: Services, conversation_id: str, channel: str, text: str) -> list[ChatMessage]:
+    limit = services.settings.max_message_chars
+    try:
+        cleaned = clean_text(text, limit)
+    except InvalidMessage as invalid:
+        notice = services.texts.get(invalid.code, detect_language(text[:200]), limit=limit)
+        raise InvalidMessage(invalid.code, invalid.status, notice) from None
+    services.metrics.messages += 1
+    return await services.router.customer_message(conversation_id, channel, cleaned)

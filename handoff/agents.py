@@ -1,0 +1,126 @@
+"""Agent accounts (scrypt password hashes) and their login sessions, in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+from redis.asyncio import Redis
+
+from handoff.keys import Keys
+
+SESSION_TTL_SECONDS = 12 * 3600
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+AGENT_NAME = re.compile(r"^[A-Za-z0-9_.-]{2,32}$")
+
+
+class AgentRole(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    role: AgentRole
+    display_name: str
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    agent: Agent
+    csrf_token: str
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+def password_matches(password: str, stored: str) -> bool:
+    try:
+        scheme, salt_b64, digest_b64 = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    digest = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt_b64), **_SCRYPT)
+    return hmac.compare_digest(digest, base64.b64decode(digest_b64))
+
+
+class AgentDirectory:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    async def add(
+        self, name: str, password: str, role: AgentRole = AgentRole.AGENT, display_name: str = ""
+    ) -> Agent:
+        if not AGENT_NAME.match(name):
+            raise ValueError("agent names are 2-32 letters, digits, '.', '_' or '-'")
+        if len(password) < 8:
+            raise ValueError("passwords need at least 8 characters")
+        agent = Agent(name=name, role=role, display_name=display_name or name)
+        record = asdict(agent) | {"password": await asyncio.to_thread(hash_password, password)}
+        await self._redis.hset(self._keys.agents, name, json.dumps(record, ensure_ascii=False))
+        return agent
+
+    async def remove(self, name: str) -> bool:
+        return bool(await self._redis.hdel(self._keys.agents, name))
+
+    async def count(self) -> int:
+        return int(await self._redis.hlen(self._keys.agents))
+
+    async def list(self) -> list[Agent]:
+        records = await self._redis.hgetall(self._keys.agents)
+        return [_agent(json.loads(value)) for _, value in sorted(records.items())]
+
+    async def authenticate(self, name: str, password: str) -> Agent | None:
+        data = await self._redis.hget(self._keys.agents, name)
+        if data is None:
+            # Spend the same time as a real check so names cannot be probed by timing.
+            await asyncio.to_thread(lambda: password_matches(password, _dummy_hash()))
+            return None
+        record = json.loads(data)
+        if not await asyncio.to_thread(password_matches, password, record["password"]):
+            return None
+        return _agent(record)
+
+    async def open_session(self, agent: Agent) -> Session:
+        session = Session(secrets.token_urlsafe(32), agent, secrets.token_urlsafe(24))
+        record = {"agent": asdict(agent), "csrf_token": session.csrf_token}
+        await self._redis.set(
+            self._keys.session(session.session_id), json.dumps(record), ex=SESSION_TTL_SECONDS
+        )
+        return session
+
+    async def session(self, session_id: str) -> Session | None:
+        if not session_id:
+            return None
+        data = await self._redis.get(self._keys.session(session_id))
+        if data is None:
+            return None
+        record = json.loads(data)
+        return Session(session_id, _agent(record["agent"]), record["csrf_token"])
+
+    async def close_session(self, session_id: str) -> None:
+        await self._redis.delete(self._keys.session(session_id))
+
+
+def _agent(record: dict[str, str]) -> Agent:
+    return Agent(record["name"], AgentRole(record["role"]), record["display_name"])
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(8))

