@@ -57,13 +57,16 @@ class DemoOrderStore:
         """Create and fill the store if it does not exist yet; True when it was created."""
         if self._path.exists():
             return False
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self._path.with_suffix(".partial")
-        partial.unlink(missing_ok=True)
-        with closing_connection(partial) as db:
-            db.executescript(_SCHEMA)
-            seed(db, now or datetime.now().replace(microsecond=0))
-        partial.replace(self._path)  # a crash mid-seed never leaves a half-filled store
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            partial = self._path.with_suffix(".partial")
+            partial.unlink(missing_ok=True)
+            with closing_connection(partial) as db:
+                db.executescript(_SCHEMA)
+                seed(db, now or datetime.now().replace(microsecond=0))
+            partial.replace(self._path)  # a crash mid-seed never leaves a half-filled store
+        except (OSError, sqlite3.Error) as error:
+            raise OrderError(OrderErrorKind.UNAVAILABLE, type(error).__name__) from error
         return True
 
     async def get_order(self, order_id: str) -> Order:

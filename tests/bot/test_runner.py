@@ -1,0 +1,67 @@
+"""The supervisor with real child processes."""
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.runner import Child, ChildDied, Supervisor, child_env, children
+from bot.settings import Settings
+
+
+def python_child(name: str, code: str, tmp_path: Path, env: dict[str, str]) -> Child:
+    async def never_ready() -> bool:
+        return False
+
+    return Child(name, [sys.executable, "-c", code], env, tmp_path / f"{name}.log", never_ready)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(var_dir=tmp_path, rasa_token="token", secret="secret")
+
+
+async def test_a_dying_child_is_named_with_its_last_lines(tmp_path: Path, settings: Settings):
+    supervisor = Supervisor(settings, say=lambda _: None)
+    env = child_env(settings)
+    await supervisor.start(python_child("sleeper", "import time; time.sleep(60)", tmp_path, env))
+    await supervisor.start(
+        python_child("crasher", "print('loading model'); raise SystemExit('model is corrupt')", tmp_path, env)
+    )
+    with pytest.raises(ChildDied) as died:
+        await asyncio.wait_for(supervisor.watch(), 10)
+    message = str(died.value)
+    assert message.startswith("crasher stopped unexpectedly (exit code 1)")
+    assert "loading model" in message and "model is corrupt" in message
+    await supervisor.stop_all()
+    sleeper = supervisor.children[0].process
+    assert sleeper is not None and sleeper.returncode is not None, "the rest are stopped too"
+    assert "model is corrupt" in (tmp_path / "crasher.log").read_text()
+
+
+async def test_a_child_not_ready_in_time_is_reported(tmp_path: Path, settings: Settings):
+    supervisor = Supervisor(settings, say=lambda _: None)
+    child = python_child("slow", "import time; time.sleep(60)", tmp_path, child_env(settings))
+    await supervisor.start(child)
+    with pytest.raises(TimeoutError, match="slow"):
+        await supervisor.wait_ready([child], timeout=1)
+    await supervisor.stop_all()
+    assert child.process is not None and child.process.returncode == -15
+
+
+def test_children_bind_to_the_configured_host_and_share_one_redis(settings: Settings):
+    redis, servers = children(settings)
+    assert redis is not None and "--bind" in redis.argv and "127.0.0.1" in redis.argv
+    rasa = next(c for c in servers if c.name == "rasa")
+    assert rasa.argv[rasa.argv.index("-i") + 1] == "127.0.0.1"
+    assert rasa.env["KEFU_RASA_REDIS_PORT"] == str(settings.embedded_redis_port)
+    assert rasa.env["RASA_TELEMETRY_ENABLED"] == "false"
+    actions = next(c for c in servers if c.name == "actions")
+    assert actions.env["SANIC_HOST"] == "127.0.0.1"
+
+
+def test_with_redis_url_no_embedded_server_is_started(settings: Settings):
+    redis, servers = children(Settings(redis_url="redis://127.0.0.1:6379/2", var_dir=settings.var_dir))
+    assert redis is None
+    assert servers[0].env["KEFU_RASA_REDIS_DB"] == "2"

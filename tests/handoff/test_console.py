@@ -1,0 +1,136 @@
+"""The agent console against a real Redis: login, CSRF, claim, reply, close."""
+
+import time
+
+import pytest
+from aiohttp import web
+from redis.asyncio import Redis
+
+from handoff.agents import AgentDirectory, Session
+from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
+from handoff.keys import Keys
+from handoff.live import LiveHub
+from handoff.models import ChatMessage, Owner, Role, Ticket
+from handoff.queue import TicketQueue
+from handoff.store import ConversationStore
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+async def console(aiohttp_client, redis: Redis, keys: Keys):
+    events: list[tuple[str, str]] = []
+
+    async def on_claimed(ticket: Ticket, session: Session) -> None:
+        events.append(("claimed", ticket.id))
+
+    async def on_closed(ticket: Ticket) -> None:
+        events.append(("closed", ticket.id))
+
+    store, queue = ConversationStore(redis, keys, 600), TicketQueue(redis, keys, 600)
+    agents = AgentDirectory(redis, keys)
+    await agents.add("alice", PASSWORD, display_name="小爱")
+    await agents.add("bob", PASSWORD)
+    app = web.Application()
+    app[CONSOLE] = ConsoleServices(
+        agents, queue, store, LiveHub(), ConsoleHooks(on_claimed, on_closed), secure_cookies=False
+    )
+    add_console(app)
+    client = await aiohttp_client(app)
+    client.events = events
+    client.store, client.queue = store, queue
+    return client
+
+
+async def log_in(client, name="alice") -> str:
+    response = await client.post(
+        "/agent/login", data={"username": name, "password": PASSWORD}, allow_redirects=False
+    )
+    assert response.status == 303 and response.headers["Location"] == "/agent"
+    me = await (await client.get("/api/agent/me")).json()
+    return me["csrf_token"]
+
+
+async def waiting_ticket(client, text="<img src=x onerror=alert(1)> 我要退货") -> str:
+    await client.store.append(ChatMessage("conv-1", Role.CUSTOMER, text, time.time()))
+    place = await client.queue.open(
+        "conv-1", "web", priority=2, team="after_sale", reasons=("explicit_request",),
+        summary="summary", packet={"turns": []},
+    )
+    return place.ticket_id
+
+
+async def test_the_console_needs_a_login(console):
+    response = await console.get("/agent", allow_redirects=False)
+    assert response.status == 303 and response.headers["Location"] == "/agent/login"
+    assert (await console.get("/api/agent/tickets")).status == 401
+    wrong = await console.post(
+        "/agent/login", data={"username": "alice", "password": "nope"}, allow_redirects=False
+    )
+    assert wrong.headers["Location"] == "/agent/login?error=1"
+
+
+async def test_session_cookie_is_http_only_and_same_site(console):
+    response = await console.post(
+        "/agent/login", data={"username": "alice", "password": PASSWORD}, allow_redirects=False
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+async def test_state_changes_need_the_csrf_token(console):
+    await log_in(console)
+    ticket_id = await waiting_ticket(console)
+    refused = await console.post(f"/api/agent/tickets/{ticket_id}/claim")
+    assert refused.status == 403 and (await refused.json())["error"] == "csrf"
+    cross_site = await console.post(
+        "/agent/login", data={"username": "alice", "password": PASSWORD},
+        headers={"Origin": "http://evil.example"}, allow_redirects=False,
+    )
+    assert cross_site.status == 403
+
+
+async def test_claim_reply_close(console):
+    csrf = await log_in(console)
+    headers = {"X-CSRF-Token": csrf}
+    ticket_id = await waiting_ticket(console)
+    listing = await (await console.get("/api/agent/tickets")).json()
+    assert [t["id"] for t in listing["waiting"]] == [ticket_id]
+
+    detail = await (await console.get(f"/api/agent/tickets/{ticket_id}")).json()
+    assert detail["transcript"][0]["text"].startswith("<img"), "raw text; the page escapes it"
+
+    assert (await console.post(f"/api/agent/tickets/{ticket_id}/reply", json={"text": "hi"}, headers=headers)).status == 403
+    claimed = await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=headers)
+    assert claimed.status == 200 and console.events == [("claimed", ticket_id)]
+    assert (await console.store.get("conv-1")).owner is Owner.AGENT
+
+    reply = await console.post(
+        f"/api/agent/tickets/{ticket_id}/reply", json={"text": "亲，马上为您处理"}, headers=headers
+    )
+    assert (await reply.json())["message"]["author"] == "小爱"
+    assert [m.role for m in await console.store.transcript("conv-1")] == [Role.CUSTOMER, Role.AGENT]
+    empty = await console.post(f"/api/agent/tickets/{ticket_id}/reply", json={"text": "  "}, headers=headers)
+    assert empty.status == 422
+
+    closed = await console.post(
+        f"/api/agent/tickets/{ticket_id}/close", json={"outcome": "resolved"}, headers=headers
+    )
+    assert closed.status == 200 and console.events[-1] == ("closed", ticket_id)
+    assert (await console.store.get("conv-1")).owner is Owner.BOT
+
+
+async def test_another_agent_cannot_take_or_answer_a_claimed_ticket(console):
+    ticket_id = await waiting_ticket(console)
+    alice = {"X-CSRF-Token": await log_in(console, "alice")}
+    assert (await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=alice)).status == 200
+    console.session.cookie_jar.clear()
+    bob = {"X-CSRF-Token": await log_in(console, "bob")}
+    again = await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=bob)
+    assert again.status == 409
+    reply = await console.post(f"/api/agent/tickets/{ticket_id}/reply", json={"text": "hi"}, headers=bob)
+    assert reply.status == 403
+
+
+async def test_agent_websocket_refuses_strangers(console):
+    assert (await console.get("/ws/agent")).status == 401
