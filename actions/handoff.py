@@ -17,6 +17,7 @@ from handoff.queue import TicketQueue
 from handoff.signals import Escalation, load_rules
 
 EXPLICIT_REQUEST_RULE = "explicit_request"
+RASA_INTERNAL_SLOTS = frozenset({"session_started_metadata", "requested_slot"})
 
 
 class ActionHandoff(Action):
@@ -40,7 +41,11 @@ class ActionHandoff(Action):
             priority=escalation.priority,
             team=escalation.team,
             language=tracker.get_slot("language") or "zh",
-            slots=tracker.current_slot_values(),
+            slots={
+                name: value
+                for name, value in tracker.current_slot_values().items()
+                if name not in RASA_INTERNAL_SLOTS
+            },
         )
         try:
             place = await self._ticket_queue().open(

@@ -25,9 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.command == "serve":
-        web.run_app(
-            create_app(settings), host=settings.host, port=settings.port, print=None
-        )
+        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
         return 0
     return asyncio.run(run(settings, lambda line: print(line, flush=True)))
 

@@ -28,7 +28,9 @@ class RasaClient:
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def send(self, conversation_id: str, text: str, metadata: dict[str, Any]) -> list[BotReply]:
+    async def send(
+        self, conversation_id: str, text: str, metadata: dict[str, Any]
+    ) -> list[BotReply]:
         body = {"sender": conversation_id, "message": text, "metadata": metadata}
         replies = await self._post("/webhooks/rest/webhook", body)
         return _replies(replies if isinstance(replies, list) else [])

@@ -7,14 +7,13 @@ import logging
 import time
 from dataclasses import asdict, dataclass
 
+from bot.rasa_client import BotReply, RasaClient, RasaUnavailable
+from bot.texts import Texts
 from handoff.models import ChatMessage, Owner, Role
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
 from handoff.signals import KeywordRule, Signals, compute_signals
 from handoff.store import ConversationStore
-
-from bot.rasa_client import BotReply, RasaClient, RasaUnavailable
-from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,9 @@ class Router:
         self._rules = rules
         self._texts = texts
 
-    async def customer_message(self, conversation_id: str, channel: str, text: str) -> list[ChatMessage]:
+    async def customer_message(
+        self, conversation_id: str, channel: str, text: str
+    ) -> list[ChatMessage]:
         """Record the message and return what the customer is told now (nothing while a human owns it)."""
         await self._store.touch(conversation_id, channel)
         await self._store.append(ChatMessage(conversation_id, Role.CUSTOMER, text, time.time()))
@@ -80,7 +81,9 @@ class Router:
                 held = HeldMessage.from_json(payload)
                 conversation = await self._store.get(conversation_id)
                 if conversation.owner is Owner.BOT:
-                    await self._to_bot(conversation_id, held, compute_signals(held.text, self._rules))
+                    await self._to_bot(
+                        conversation_id, held, compute_signals(held.text, self._rules)
+                    )
                 await self._store.release_oldest(conversation_id)
                 delivered += 1
         return delivered
@@ -94,7 +97,9 @@ class Router:
             return []
         return [await self._say(conversation_id, Role.BOT, r.text, r) for r in replies]
 
-    async def _to_bot(self, conversation_id: str, held: HeldMessage, signals: Signals) -> list[ChatMessage]:
+    async def _to_bot(
+        self, conversation_id: str, held: HeldMessage, signals: Signals
+    ) -> list[ChatMessage]:
         metadata = {"channel": held.channel, "signals": signals.to_metadata(), "sent_at": held.ts}
         replies = await self._rasa.send(conversation_id, held.text, metadata)
         said = [await self._say(conversation_id, Role.BOT, r.text, r) for r in replies]
@@ -102,7 +107,9 @@ class Router:
             said += await self._escalate(conversation_id, held.channel, signals)
         return said
 
-    async def _escalate(self, conversation_id: str, channel: str, signals: Signals) -> list[ChatMessage]:
+    async def _escalate(
+        self, conversation_id: str, channel: str, signals: Signals
+    ) -> list[ChatMessage]:
         """A rule fired: Rasa's handoff action builds the packet; without Rasa, build it here."""
         try:
             replies = await self._rasa.trigger_intent(conversation_id, ESCALATE_INTENT)
@@ -134,7 +141,9 @@ class Router:
             summary=packet.summary,
             packet=packet.to_dict(),
         )
-        notice = self._texts.get("handoff_direct", signals.language, position=max(place.position, 1))
+        notice = self._texts.get(
+            "handoff_direct", signals.language, position=max(place.position, 1)
+        )
         return [await self._say(conversation_id, Role.SYSTEM, notice)]
 
     async def _say(

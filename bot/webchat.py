@@ -12,11 +12,10 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
+from bot.state import SERVICES, Services
 from handoff.models import ChatMessage
 from handoff.signals import detect_language
 from handoff.webutil import json_error, read_json_object, string_field
-
-from bot.state import SERVICES, Services
 
 STATIC_DIR = Path(__file__).with_name("static")
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -164,7 +163,9 @@ async def _socket_frame(
         await socket.send_json({"type": "notice", "error": invalid.code, "text": invalid.notice})
 
 
-async def _handle(services: Services, conversation_id: str, channel: str, text: str) -> list[ChatMessage]:
+async def _handle(
+    services: Services, conversation_id: str, channel: str, text: str
+) -> list[ChatMessage]:
     limit = services.settings.max_message_chars
     try:
         cleaned = clean_text(text, limit)

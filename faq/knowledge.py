@@ -79,7 +79,9 @@ def load(directory: Path) -> KnowledgeBase:
             if entry is None:
                 continue
             if entry.id in seen_ids:
-                problems.append(f"{where}: duplicate id {entry.id!r} (first at {seen_ids[entry.id]})")
+                problems.append(
+                    f"{where}: duplicate id {entry.id!r} (first at {seen_ids[entry.id]})"
+                )
             seen_ids.setdefault(entry.id, where)
             for phrasing in entry.phrasings():
                 key = _normalise(phrasing)

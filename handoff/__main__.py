@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "add":
         password = (
-            sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
+            sys.stdin.readline().rstrip("\n")
+            if args.password_stdin
+            else getpass.getpass("Password: ")
         )
         args.password = password
     return asyncio.run(_agents(args))

@@ -31,7 +31,7 @@ class LiveHub:
         return sockets
 
     async def dispatch(self, event: Event) -> None:
-        frame = {"type": event.type, "conversation_id": event.conversation_id}
+        frame: dict[str, object] = {"type": event.type, "conversation_id": event.conversation_id}
         if event.message:
             frame["message"] = event.message
         if event.ticket_id:
@@ -71,6 +71,6 @@ async def relay_events(redis: Redis, channel: str, hub: LiveHub) -> None:
                         await hub.dispatch(Event.from_json(item["data"]))
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - keep the live pages alive across Redis restarts
+        except Exception:
             log.exception("event relay failed; retrying")
             await asyncio.sleep(1)

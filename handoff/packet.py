@@ -52,9 +52,7 @@ def build_packet(
     faq_answers: tuple[str, ...] = (),
 ) -> ContextPacket:
     """Assemble the packet with personal data masked in the transcript and a three-element summary."""
-    masked = tuple(
-        Turn(t.role, mask_text(t.text), t.ts, t.intent, t.confidence) for t in turns
-    )
+    masked = tuple(Turn(t.role, mask_text(t.text), t.ts, t.intent, t.confidence) for t in turns)
     now = time.time()
     return ContextPacket(
         conversation_id=conversation_id,

@@ -10,7 +10,7 @@ from aiohttp import web
 
 def json_error(status: int, code: str, message: str) -> web.HTTPException:
     """An HTTP error whose body is ``{"error": code, "message": message}``."""
-    error_class = web.HTTPException
+    error_class: type[web.HTTPException] = web.HTTPException
     for candidate in (
         web.HTTPBadRequest,
         web.HTTPUnauthorized,
@@ -35,16 +35,24 @@ def json_error(status: int, code: str, message: str) -> web.HTTPException:
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object, or a clear 4xx error."""
     if request.content_type != "application/json":
-        raise json_error(415, "unsupported_media_type", "请以 application/json 发送 / Send application/json")
+        raise json_error(
+            415, "unsupported_media_type", "请以 application/json 发送 / Send application/json"
+        )
     try:
         raw = await request.read()
         body = json.loads(raw.decode("utf-8"))
     except web.HTTPRequestEntityTooLarge:
-        raise json_error(413, "body_too_large", "请求内容过大 / The request body is too large") from None
+        raise json_error(
+            413, "body_too_large", "请求内容过大 / The request body is too large"
+        ) from None
     except UnicodeDecodeError:
-        raise json_error(400, "invalid_encoding", "请使用 UTF-8 编码 / The body must be UTF-8") from None
+        raise json_error(
+            400, "invalid_encoding", "请使用 UTF-8 编码 / The body must be UTF-8"
+        ) from None
     except json.JSONDecodeError:
-        raise json_error(400, "invalid_json", "请求不是有效的 JSON / The body is not valid JSON") from None
+        raise json_error(
+            400, "invalid_json", "请求不是有效的 JSON / The body is not valid JSON"
+        ) from None
     if not isinstance(body, dict):
         raise json_error(400, "invalid_json", "请求应为 JSON 对象 / The body must be a JSON object")
     return body
@@ -53,5 +61,7 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
 def string_field(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str):
-        raise json_error(400, "missing_field", f"缺少字段 {name} / The field {name!r} must be a string")
+        raise json_error(
+            400, "missing_field", f"缺少字段 {name} / The field {name!r} must be a string"
+        )
     return value

@@ -34,13 +34,17 @@ def main(argv: list[str] | None = None) -> int:
             print(error, file=sys.stderr)
             return 1
         print(f"{order.id}  {order.status.value}  {order.items_summary}")
-        print(f"  buyer {order.customer_id} {mask_name(order.receiver_name)} {mask_phone(order.receiver_phone)}")
+        print(
+            f"  buyer {order.customer_id} {mask_name(order.receiver_name)} {mask_phone(order.receiver_phone)}"
+        )
         for event in order.tracking:
             print(f"  {event.ts}  {event.location}  {event.description}")
         return 0
     for order in asyncio.run(store.all_orders()):
         if not args.status or order.status.value == args.status:
-            print(f"{order.id}  {order.status.value:<16} {order.customer_id}  {order.items_summary}")
+            print(
+                f"{order.id}  {order.status.value:<16} {order.customer_id}  {order.items_summary}"
+            )
     return 0
 
 

@@ -46,7 +46,28 @@ CATALOGUE = [
 ]
 
 _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗"
-_GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "洋", "艳", "杰", "娟", "涛", "明", "超", "秀英", "桂英", "建华", "晓东", "雨桐"]
+_GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "洋",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "桂英",
+    "建华",
+    "晓东",
+    "雨桐",
+]
 _CITIES = [
     ("上海市", "浦东新区", "张杨路"),
     ("北京市", "朝阳区", "建国路"),
@@ -102,8 +123,8 @@ def customers(rng: random.Random) -> list[DemoCustomer]:
 def orders(rng: random.Random, people: list[DemoCustomer], now: datetime) -> list[DemoOrder]:
     """Orders with histories that fit their state, timed relative to ``now``.
 
-Ids are stable (2025110300001 ...) so that docs, tests and a person trying the demo can name them.
-"""
+    Ids are stable (2025110300001 ...) so that docs, tests and a person trying the demo can name them.
+    """
     result = []
     sequence = 0
     for status, count in ORDERS_PER_STATUS.items():
@@ -129,20 +150,28 @@ def _order(
     }[status]
     created = now - timedelta(days=age_days * rng.uniform(0.6, 1.4), minutes=rng.randrange(600))
     created = created.replace(microsecond=0)
-    paid = None if status in (OrderStatus.UNPAID,) else created + timedelta(minutes=rng.randrange(2, 40))
+    paid = (
+        None
+        if status in (OrderStatus.UNPAID,)
+        else created + timedelta(minutes=rng.randrange(2, 40))
+    )
     if status == OrderStatus.CANCELLED and rng.random() < 0.5:
         paid = None
     skus = rng.sample([c[0] for c in CATALOGUE], rng.choice([1, 1, 1, 2, 3]))
     lines = [(sku, rng.choice([1, 1, 2])) for sku in skus]
     courier = tracking_no = ""
     tracking: list[tuple[datetime, str, str]] = []
-    if status in (
-        OrderStatus.SHIPPED,
-        OrderStatus.DELAYED,
-        OrderStatus.DELIVERED,
-        OrderStatus.RETURN_REQUESTED,
-        OrderStatus.REFUNDED,
-    ) and paid is not None:
+    if (
+        status
+        in (
+            OrderStatus.SHIPPED,
+            OrderStatus.DELAYED,
+            OrderStatus.DELIVERED,
+            OrderStatus.RETURN_REQUESTED,
+            OrderStatus.REFUNDED,
+        )
+        and paid is not None
+    ):
         courier, code = rng.choice(_COURIERS)
         tracking_no = f"{code}{rng.randrange(10**12):012d}"
         tracking = _tracking(rng, status, paid, buyer.address[:3], now)

@@ -137,7 +137,10 @@ def seed(db: sqlite3.Connection, now: datetime) -> None:
     )
     db.executemany(
         "INSERT INTO products VALUES (?, ?, ?, ?, ?)",
-        [(sku, name, cat, yuan * 100, stock) for sku, name, cat, yuan, stock in demo_data.CATALOGUE],
+        [
+            (sku, name, cat, yuan * 100, stock)
+            for sku, name, cat, yuan, stock in demo_data.CATALOGUE
+        ],
     )
     prices = {sku: yuan * 100 for sku, _, _, yuan, _ in demo_data.CATALOGUE}
     by_id = {c.id: c for c in people}

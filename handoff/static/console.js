@@ -70,7 +70,8 @@
     $("team").textContent = ticket.team;
     $("priority").textContent = String(ticket.priority);
     $("steps").replaceChildren(...(packet.suggested_steps || []).map((s) => el("li", "", s)));
-    const slots = Object.entries(packet.slots || {}).map(([k, v]) => `${k}=${v}`).join("  ");
+    const slots = Object.entries(packet.slots || {})
+      .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join("  ");
     $("slots").textContent = slots ? `槽位 Slots: ${slots}` : "";
     $("transcript").replaceChildren();
     data.transcript.forEach(addTurn);

@@ -29,6 +29,8 @@ async def test_language_follows_each_message(make_tracker):
     )
     assert from_signal == [], "already zh"
     external = await action.run(
-        CollectingDispatcher(), make_tracker("EXTERNAL: handoff_closed", slots={"language": "zh"}), {}
+        CollectingDispatcher(),
+        make_tracker("EXTERNAL: handoff_closed", slots={"language": "zh"}),
+        {},
     )
     assert external == []

@@ -9,15 +9,33 @@ from handoff.queue import TicketQueue
 from handoff.store import ConversationStore
 
 EVENTS = [
-    {"event": "user", "timestamp": 1.0, "text": "我的快递怎么还没到，电话13812345678",
-     "parse_data": {"intent": {"name": "order_status", "confidence": 0.91}},
-     "metadata": {"channel": "web", "signals": {"language": "zh", "escalation": None}}},
+    {
+        "event": "user",
+        "timestamp": 1.0,
+        "text": "我的快递怎么还没到，电话13812345678",
+        "parse_data": {"intent": {"name": "order_status", "confidence": 0.91}},
+        "metadata": {"channel": "web", "signals": {"language": "zh", "escalation": None}},
+    },
     {"event": "bot", "timestamp": 2.0, "text": "亲，请提供订单号"},
-    {"event": "user", "timestamp": 3.0, "text": "转人工",
-     "parse_data": {"intent": {"name": "request_human", "confidence": 0.99}},
-     "metadata": {"channel": "web", "signals": {"language": "zh", "escalation": {
-         "rule_id": "explicit_request", "priority": 2, "team": "after_sale",
-         "reason": "客户明确要求人工客服", "matched": "转人工"}}}},
+    {
+        "event": "user",
+        "timestamp": 3.0,
+        "text": "转人工",
+        "parse_data": {"intent": {"name": "request_human", "confidence": 0.99}},
+        "metadata": {
+            "channel": "web",
+            "signals": {
+                "language": "zh",
+                "escalation": {
+                    "rule_id": "explicit_request",
+                    "priority": 2,
+                    "team": "after_sale",
+                    "reason": "客户明确要求人工客服",
+                    "matched": "转人工",
+                },
+            },
+        },
+    },
 ]
 
 
@@ -27,7 +45,9 @@ def environment(monkeypatch, redis_url: str, keys: Keys):
     monkeypatch.setenv("KEFU_REDIS_PREFIX", keys.prefix)
 
 
-async def test_handoff_queues_a_ticket_with_the_full_masked_context(environment, redis: Redis, keys: Keys, make_tracker):
+async def test_handoff_queues_a_ticket_with_the_full_masked_context(
+    environment, redis: Redis, keys: Keys, make_tracker
+):
     dispatcher = CollectingDispatcher()
     tracker = make_tracker("转人工", intent="request_human", events=EVENTS, sender="conv-9")
     await ActionHandoff().run(dispatcher, tracker, {})
@@ -37,21 +57,33 @@ async def test_handoff_queues_a_ticket_with_the_full_masked_context(environment,
     assert conversation.owner is Owner.QUEUE
     queue = TicketQueue(redis, keys, 60)
     ticket = await queue.get(conversation.ticket_id)
-    assert ticket is not None and ticket.reasons == ("explicit_request",) and ticket.channel == "web"
+    assert (
+        ticket is not None and ticket.reasons == ("explicit_request",) and ticket.channel == "web"
+    )
     packet = await queue.packet(ticket.id)
     assert [t["text"] for t in packet["turns"]] == [
-        "我的快递怎么还没到，电话138****5678", "亲，请提供订单号", "转人工"
+        "我的快递怎么还没到，电话138****5678",
+        "亲，请提供订单号",
+        "转人工",
     ]
     assert packet["turns"][0]["intent"] == "order_status"
 
 
-async def test_a_paraphrased_request_uses_the_shops_explicit_request_rule(environment, redis, keys, make_tracker):
+async def test_a_paraphrased_request_uses_the_shops_explicit_request_rule(
+    environment, redis, keys, make_tracker
+):
     events = [{**EVENTS[0], "metadata": {"channel": "web"}}]
     dispatcher = CollectingDispatcher()
-    await ActionHandoff().run(dispatcher, make_tracker("找个真人", events=events, sender="conv-8"), {})
+    await ActionHandoff().run(
+        dispatcher, make_tracker("找个真人", events=events, sender="conv-8"), {}
+    )
     ticket_id = (await ConversationStore(redis, keys, 60).get("conv-8")).ticket_id
     ticket = await TicketQueue(redis, keys, 60).get(ticket_id)
-    assert ticket is not None and ticket.reasons == ("explicit_request",) and ticket.team == "after_sale"
+    assert (
+        ticket is not None
+        and ticket.reasons == ("explicit_request",)
+        and ticket.team == "after_sale"
+    )
 
 
 async def test_redis_down_is_an_apology(monkeypatch, make_tracker):

@@ -29,7 +29,9 @@ async def test_a_known_order_gets_its_status_response(demo_store, make_tracker):
     variables = messages[0]
     assert variables["order_id"] == "2025110300030" and variables["tracking_no"]
     assert "x2" in variables["items"] or "x1" in variables["items"]
-    assert events == [{"event": "slot", "timestamp": None, "name": "order_id", "value": "2025110300030"}]
+    assert events == [
+        {"event": "slot", "timestamp": None, "name": "order_id", "value": "2025110300030"}
+    ]
 
 
 async def test_no_order_number_asks_for_it(demo_store, make_tracker):

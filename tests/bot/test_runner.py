@@ -27,7 +27,9 @@ async def test_a_dying_child_is_named_with_its_last_lines(tmp_path: Path, settin
     env = child_env(settings)
     await supervisor.start(python_child("sleeper", "import time; time.sleep(60)", tmp_path, env))
     await supervisor.start(
-        python_child("crasher", "print('loading model'); raise SystemExit('model is corrupt')", tmp_path, env)
+        python_child(
+            "crasher", "print('loading model'); raise SystemExit('model is corrupt')", tmp_path, env
+        )
     )
     with pytest.raises(ChildDied) as died:
         await asyncio.wait_for(supervisor.watch(), 10)
@@ -62,6 +64,8 @@ def test_children_bind_to_the_configured_host_and_share_one_redis(settings: Sett
 
 
 def test_with_redis_url_no_embedded_server_is_started(settings: Settings):
-    redis, servers = children(Settings(redis_url="redis://127.0.0.1:6379/2", var_dir=settings.var_dir))
+    redis, servers = children(
+        Settings(redis_url="redis://127.0.0.1:6379/2", var_dir=settings.var_dir)
+    )
     assert redis is None
     assert servers[0].env["KEFU_RASA_REDIS_DB"] == "2"

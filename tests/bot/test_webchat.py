@@ -34,7 +34,9 @@ async def test_the_chat_page_is_served(client):
 
 
 async def test_tokens_belong_to_their_conversation(client, conversation):
-    assert conversation["token"] == conversation_token("test-secret", conversation["conversation_id"])
+    assert conversation["token"] == conversation_token(
+        "test-secret", conversation["conversation_id"]
+    )
     forged = {**conversation, "token": "0" * 32}
     response = await say(client, forged, "你好")
     assert response.status == 403
@@ -45,8 +47,18 @@ async def test_tokens_belong_to_their_conversation(client, conversation):
     ("body", "headers", "status", "error"),
     [
         (b'{"text": "hi"', {"Content-Type": "application/json"}, 400, "invalid_json"),
-        (b"text=hi", {"Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"),
-        ('{"text": "你好"}'.encode("gbk"), {"Content-Type": "application/json"}, 400, "invalid_encoding"),
+        (
+            b"text=hi",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            '{"text": "你好"}'.encode("gbk"),
+            {"Content-Type": "application/json"},
+            400,
+            "invalid_encoding",
+        ),
         (b"[1, 2]", {"Content-Type": "application/json"}, 400, "invalid_json"),
         (b'{"conversation_id": 5}', {"Content-Type": "application/json"}, 400, "missing_field"),
     ],
@@ -111,7 +123,7 @@ async def test_websocket_sends_history_then_live_messages(client, conversation):
     async with client.ws_connect("/ws/chat", params=params) as socket:
         history = await socket.receive_json(timeout=5)
         assert history["type"] == "history" and history["owner"] == "bot"
-        assert [m["text"] for m in history["messages"]][0] == "你好"
+        assert history["messages"][0]["text"] == "你好"
         await socket.send_str("not json")
         assert (await socket.receive_json(timeout=5))["error"] == "invalid_frame"
         await socket.send_json({"type": "message", "text": ""})

@@ -52,7 +52,9 @@ class Agent:
 
     async def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         headers = {"X-CSRF-Token": self.csrf}
-        async with self.http.request(method, self.url + path, headers=headers, **kwargs) as response:
+        async with self.http.request(
+            method, self.url + path, headers=headers, **kwargs
+        ) as response:
             assert response.status == 200, await response.text()
             return await response.json()
 
@@ -65,14 +67,17 @@ async def new_customer(http: aiohttp.ClientSession, url: str) -> Customer:
 async def test_the_slice(system: RunningSystem):
     # unsafe=True: aiohttp keeps no cookies for IP hosts otherwise (browsers do).
     agent_jar = aiohttp.CookieJar(unsafe=True)
-    async with aiohttp.ClientSession() as customer_http, aiohttp.ClientSession(
-        cookie_jar=agent_jar
-    ) as agent_http:
+    async with (
+        aiohttp.ClientSession() as customer_http,
+        aiohttp.ClientSession(cookie_jar=agent_jar) as agent_http,
+    ):
         async with customer_http.get(f"{system.url}/healthz") as response:
             health = await response.json()
         assert response.status == 200
         assert {k: v["status"] for k, v in health["components"].items()} == {
-            "redis": "ok", "rasa": "ok", "actions": "ok"
+            "redis": "ok",
+            "rasa": "ok",
+            "actions": "ok",
         }
 
         agent = Agent(agent_http, system.url)
@@ -117,11 +122,15 @@ async def test_the_slice(system: RunningSystem):
         await agent.call("POST", f"/api/agent/tickets/{ticket['id']}/claim")
         assert "已接入" in (await customer.next_message("system"))["text"]
         await agent.call(
-            "POST", f"/api/agent/tickets/{ticket['id']}/reply", json={"text": "亲，我是客服，已为您加急处理"}
+            "POST",
+            f"/api/agent/tickets/{ticket['id']}/reply",
+            json={"text": "亲，我是客服，已为您加急处理"},
         )
         assert (await customer.next_message("agent"))["text"] == "亲，我是客服，已为您加急处理"
 
-        await agent.call("POST", f"/api/agent/tickets/{ticket['id']}/close", json={"outcome": "resolved"})
+        await agent.call(
+            "POST", f"/api/agent/tickets/{ticket['id']}/close", json={"outcome": "resolved"}
+        )
         handback = await customer.next_message("bot")
         assert handback["text"], "the bot speaks again after the agent leaves"
 
@@ -130,7 +139,9 @@ async def test_the_slice(system: RunningSystem):
 
         transcript = (await agent.call("GET", f"/api/agent/tickets/{ticket['id']}"))["transcript"]
         texts = [m["text"] for m in transcript]
-        while_queued = transcript[texts.index("人呢？还在吗") : texts.index("亲，我是客服，已为您加急处理")]
+        while_queued = transcript[
+            texts.index("人呢？还在吗") : texts.index("亲，我是客服，已为您加急处理")
+        ]
         assert [m["role"] for m in while_queued] == ["customer", "system"]
         await agent_socket.close()
         assert customer.socket is not None
@@ -155,9 +166,13 @@ async def _agent_event(
         (b"hello", {"Content-Type": "text/plain"}, 415),
     ],
 )
-async def test_bad_requests_get_json_errors_and_the_server_keeps_running(system, payload, headers, status):
+async def test_bad_requests_get_json_errors_and_the_server_keeps_running(
+    system, payload, headers, status
+):
     async with aiohttp.ClientSession() as http:
-        async with http.post(f"{system.url}/api/chat/messages", data=payload, headers=headers) as response:
+        async with http.post(
+            f"{system.url}/api/chat/messages", data=payload, headers=headers
+        ) as response:
             assert response.status == status
             assert "error" in await response.json()
         async with http.get(f"{system.url}/healthz") as response:
@@ -201,6 +216,7 @@ async def test_a_message_sent_while_rasa_is_down_is_answered_when_it_is_back(sys
 
         relay = await _relay(rasa_port, int(system.rasa_url.rsplit(":", 1)[1]))
         try:
+
             async def answered() -> list[dict[str, Any]]:
                 history = await client.get("/api/chat/messages", params=session)
                 return [m for m in (await history.json())["messages"] if m["role"] == "bot"]

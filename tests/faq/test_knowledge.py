@@ -33,7 +33,12 @@ def test_shipped_knowledge_base_loads_with_policy_values_filled_in():
 
 
 def test_a_policy_value_changes_every_answer_that_uses_it(tmp_path: Path):
-    write_kb(tmp_path, ENTRY.format(id="a", question="几天发货", paraphrase="多久发", answer="{dispatch_hours} 小时内发货"))
+    write_kb(
+        tmp_path,
+        ENTRY.format(
+            id="a", question="几天发货", paraphrase="多久发", answer="{dispatch_hours} 小时内发货"
+        ),
+    )
     (tmp_path / "policy.yml").write_text("dispatch_hours: 36\n", encoding="utf-8")
     assert load(tmp_path).entry("a").answers["zh"] == "36 小时内发货"
 
@@ -41,7 +46,9 @@ def test_a_policy_value_changes_every_answer_that_uses_it(tmp_path: Path):
 def test_problems_are_reported_with_file_and_line(tmp_path: Path):
     write_kb(
         tmp_path,
-        ENTRY.format(id="a", question="几天发货", paraphrase="多久发", answer="{dispatch_hours} 小时"),
+        ENTRY.format(
+            id="a", question="几天发货", paraphrase="多久发", answer="{dispatch_hours} 小时"
+        ),
         ENTRY.format(id="a", question="能退吗", paraphrase="多久发", answer="{refund_days} 天"),
         "- id: b\n  question: 包邮吗\n  answer:\n    en: Free shipping over 99 yuan\n",
     )
@@ -56,7 +63,11 @@ def test_problems_are_reported_with_file_and_line(tmp_path: Path):
 
 @pytest.mark.parametrize(
     ("question", "entry_id"),
-    [("什么时候发货", "dispatch_time"), ("亲 包邮吗", "free_shipping"), ("可以开发票吗", "invoice")],
+    [
+        ("什么时候发货", "dispatch_time"),
+        ("亲 包邮吗", "free_shipping"),
+        ("可以开发票吗", "invoice"),
+    ],
 )
 def test_retriever_finds_the_standard_answer(question: str, entry_id: str):
     retriever = Retriever(CharNgramScorer(load(KB_DIR)), threshold=0.55)

@@ -27,7 +27,9 @@ async def test_sessions_carry_a_csrf_token_and_end_on_logout(redis: Redis, keys:
     assert await directory.session(session.session_id) is None
 
 
-@pytest.mark.parametrize(("name", "password"), [("a", "long enough"), ("bob", "short"), ("x y", "long enough")])
+@pytest.mark.parametrize(
+    ("name", "password"), [("a", "long enough"), ("bob", "short"), ("x y", "long enough")]
+)
 async def test_bad_names_and_short_passwords_are_refused(redis: Redis, keys: Keys, name, password):
     with pytest.raises(ValueError):
         await AgentDirectory(redis, keys).add(name, password)

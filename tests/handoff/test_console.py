@@ -54,8 +54,13 @@ async def log_in(client, name="alice") -> str:
 async def waiting_ticket(client, text="<img src=x onerror=alert(1)> 我要退货") -> str:
     await client.store.append(ChatMessage("conv-1", Role.CUSTOMER, text, time.time()))
     place = await client.queue.open(
-        "conv-1", "web", priority=2, team="after_sale", reasons=("explicit_request",),
-        summary="summary", packet={"turns": []},
+        "conv-1",
+        "web",
+        priority=2,
+        team="after_sale",
+        reasons=("explicit_request",),
+        summary="summary",
+        packet={"turns": []},
     )
     return place.ticket_id
 
@@ -84,8 +89,10 @@ async def test_state_changes_need_the_csrf_token(console):
     refused = await console.post(f"/api/agent/tickets/{ticket_id}/claim")
     assert refused.status == 403 and (await refused.json())["error"] == "csrf"
     cross_site = await console.post(
-        "/agent/login", data={"username": "alice", "password": PASSWORD},
-        headers={"Origin": "http://evil.example"}, allow_redirects=False,
+        "/agent/login",
+        data={"username": "alice", "password": PASSWORD},
+        headers={"Origin": "http://evil.example"},
+        allow_redirects=False,
     )
     assert cross_site.status == 403
 
@@ -100,7 +107,11 @@ async def test_claim_reply_close(console):
     detail = await (await console.get(f"/api/agent/tickets/{ticket_id}")).json()
     assert detail["transcript"][0]["text"].startswith("<img"), "raw text; the page escapes it"
 
-    assert (await console.post(f"/api/agent/tickets/{ticket_id}/reply", json={"text": "hi"}, headers=headers)).status == 403
+    assert (
+        await console.post(
+            f"/api/agent/tickets/{ticket_id}/reply", json={"text": "hi"}, headers=headers
+        )
+    ).status == 403
     claimed = await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=headers)
     assert claimed.status == 200 and console.events == [("claimed", ticket_id)]
     assert (await console.store.get("conv-1")).owner is Owner.AGENT
@@ -110,7 +121,9 @@ async def test_claim_reply_close(console):
     )
     assert (await reply.json())["message"]["author"] == "小爱"
     assert [m.role for m in await console.store.transcript("conv-1")] == [Role.CUSTOMER, Role.AGENT]
-    empty = await console.post(f"/api/agent/tickets/{ticket_id}/reply", json={"text": "  "}, headers=headers)
+    empty = await console.post(
+        f"/api/agent/tickets/{ticket_id}/reply", json={"text": "  "}, headers=headers
+    )
     assert empty.status == 422
 
     closed = await console.post(
@@ -123,12 +136,16 @@ async def test_claim_reply_close(console):
 async def test_another_agent_cannot_take_or_answer_a_claimed_ticket(console):
     ticket_id = await waiting_ticket(console)
     alice = {"X-CSRF-Token": await log_in(console, "alice")}
-    assert (await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=alice)).status == 200
+    assert (
+        await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=alice)
+    ).status == 200
     console.session.cookie_jar.clear()
     bob = {"X-CSRF-Token": await log_in(console, "bob")}
     again = await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=bob)
     assert again.status == 409
-    reply = await console.post(f"/api/agent/tickets/{ticket_id}/reply", json={"text": "hi"}, headers=bob)
+    reply = await console.post(
+        f"/api/agent/tickets/{ticket_id}/reply", json={"text": "hi"}, headers=bob
+    )
     assert reply.status == 403
 
 

@@ -9,7 +9,12 @@ def test_packet_masks_personal_data_and_summarises_three_elements():
         Turn("customer", "转人工", 3.0, "request_human", 0.99),
     ]
     packet = build_packet(
-        "c1", "web", turns, reasons=("客户明确要求人工客服",), priority=2, team="after_sale",
+        "c1",
+        "web",
+        turns,
+        reasons=("客户明确要求人工客服",),
+        priority=2,
+        team="after_sale",
         orders=({"id": "2025110300012"},),
     )
     assert packet.turns[0].text == "我的电话是138****5678，地址写错了"

@@ -45,7 +45,11 @@ async def test_higher_priority_goes_first_then_arrival_order(redis: Redis, keys:
     early = await open_ticket(queue, "early", priority=1)
     late = await open_ticket(queue, "late", priority=1)
     crisis = await open_ticket(queue, "crisis", priority=3)
-    assert [t.id for t in await queue.waiting()] == [crisis.ticket_id, early.ticket_id, late.ticket_id]
+    assert [t.id for t in await queue.waiting()] == [
+        crisis.ticket_id,
+        early.ticket_id,
+        late.ticket_id,
+    ]
     assert await queue.position(late.ticket_id) == 3
 
 
@@ -59,7 +63,9 @@ async def test_claim_then_close_gives_the_conversation_back_to_the_bot(redis: Re
     assert not await queue.close(place.ticket_id, "bob", "resolved"), "only the owner closes"
     assert await queue.close(place.ticket_id, "alice", "resolved")
     ticket = await queue.get(place.ticket_id)
-    assert ticket is not None and ticket.status is TicketStatus.CLOSED and ticket.outcome == "resolved"
+    assert (
+        ticket is not None and ticket.status is TicketStatus.CLOSED and ticket.outcome == "resolved"
+    )
     conversation = await store.get("conv-a")
     assert conversation.owner is Owner.BOT and conversation.ticket_id == ""
     assert await queue.claimed_by("alice") == []

@@ -34,7 +34,12 @@ def test_crisis_outranks_a_plain_request(rules):
 
 @pytest.mark.parametrize(
     ("text", "language"),
-    [("什么时候发货", "zh"), ("When will you ship?", "en"), ("能 refund 吗", "zh"), ("123456", "zh")],
+    [
+        ("什么时候发货", "zh"),
+        ("When will you ship?", "en"),
+        ("能 refund 吗", "zh"),
+        ("123456", "zh"),
+    ],
 )
 def test_language(text, language):
     assert detect_language(text) == language

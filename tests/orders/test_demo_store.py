@@ -37,7 +37,9 @@ async def test_order_ids_are_stable_across_seeding(tmp_path: Path, store: DemoOr
     assert first.status == second.status and first.items_summary == second.items_summary
 
 
-async def test_unknown_order_and_missing_store_have_their_error_kinds(tmp_path: Path, store: DemoOrderStore):
+async def test_unknown_order_and_missing_store_have_their_error_kinds(
+    tmp_path: Path, store: DemoOrderStore
+):
     with pytest.raises(OrderError) as raised:
         await store.get_order("9999999999999")
     assert raised.value.kind is OrderErrorKind.NOT_FOUND

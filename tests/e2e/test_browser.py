@@ -1,0 +1,93 @@
+"""The slice in Debian's chromium through Playwright: a customer page and an agent page side by side."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.e2e.conftest import RunningSystem
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: run `make setup`")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=FLAGS
+        )
+        yield browser
+        await browser.close()
+
+
+async def send(page: Page, text: str) -> None:
+    await page.fill("#text", text)
+    await page.press("#text", "Enter")
+
+
+async def test_customer_and_agent_in_the_browser(
+    system: RunningSystem, browser: Browser, tmp_path: Path
+):
+    customer = await (await browser.new_context()).new_page()
+    agent = await (await browser.new_context()).new_page()
+    bot_messages = customer.locator("li.msg.bot .bubble")
+
+    await customer.goto(f"{system.url}/chat")
+    await expect(customer.locator("#status")).to_contain_text("智能助手", timeout=WAIT_MS)
+    await send(customer, "你好")
+    await expect(bot_messages.nth(1)).to_contain_text("您好", timeout=WAIT_MS)
+    await send(customer, "什么时候发货")
+    await expect(bot_messages.nth(2)).to_contain_text("48 小时", timeout=WAIT_MS)
+    await send(customer, "订单号2025110300030")
+    await expect(bot_messages.nth(3)).to_contain_text("2025110300030", timeout=WAIT_MS)
+    await send(customer, "<b>转人工</b>")
+    await expect(customer.locator("#status")).to_contain_text("转接人工", timeout=WAIT_MS)
+
+    await agent.goto(f"{system.url}/agent")
+    await agent.fill("input[name=username]", "demo")
+    await agent.fill("input[name=password]", system.agent_password)
+    await agent.click("button[type=submit]")
+    ticket = agent.locator("#waiting li").first
+    await expect(ticket).to_contain_text("什么时候发货", timeout=WAIT_MS)
+    await ticket.click()
+    transcript = agent.locator("#transcript")
+    await expect(transcript).to_contain_text("<b>转人工</b>", timeout=WAIT_MS)
+    assert await transcript.locator("b").count() == 0, "customer text must not become markup"
+    await expect(agent.locator("#summary")).to_contain_text("问题：", timeout=WAIT_MS)
+
+    await agent.click("#claim")
+    await expect(customer.locator("li.msg.system").last).to_contain_text("已接入", timeout=WAIT_MS)
+    await agent.fill("#reply", "亲，我是客服小王，马上为您处理")
+    await agent.click("#reply-form button[type=submit]")
+    await expect(customer.locator("li.msg.agent .bubble")).to_have_text(
+        "亲，我是客服小王，马上为您处理", timeout=WAIT_MS
+    )
+    await customer.screenshot(path=str(tmp_path / "customer.png"))
+    await agent.screenshot(path=str(tmp_path / "agent.png"))
+
+    answered = await bot_messages.count()
+    await agent.click("#close")
+    await expect(bot_messages).to_have_count(answered + 1, timeout=WAIT_MS)
+    await expect(customer.locator("#status")).to_contain_text("智能助手", timeout=WAIT_MS)
+    await send(customer, "包邮吗")
+    await expect(bot_messages.nth(answered + 1)).to_contain_text("邮费", timeout=WAIT_MS)
