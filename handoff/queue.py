@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from handoff.models import Event, Owner, Ticket, TicketStatus
 
 # Priority dominates the score; arrival time (ms, < 1e13 until the year 2286) breaks ties.
 _PRIORITY_WEIGHT = 10**13
+_SEQUENCE_TTL_SECONDS = 400 * 86400  # refreshed by every new ticket
 
 _OPEN = """
 local existing = redis.call('HGET', KEYS[1], 'ticket_id')
@@ -86,8 +86,13 @@ class TicketQueue:
     ) -> QueuePlace:
         """Queue a ticket and give the conversation to the queue; an open ticket is reused."""
         now = time.time()
+        # A shop-wide counter: readable ids, and equal scores (same millisecond) sort by arrival.
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(self._keys.ticket_sequence)
+            pipe.expire(self._keys.ticket_sequence, _SEQUENCE_TTL_SECONDS)
+            sequence, _ = await pipe.execute()
         ticket = Ticket(
-            id=time.strftime("T%Y%m%d-", time.localtime(now)) + secrets.token_hex(3),
+            id=time.strftime("T%Y%m%d-", time.localtime(now)) + f"{sequence:07d}",
             conversation_id=conversation_id,
             channel=channel,
             status=TicketStatus.QUEUED,
