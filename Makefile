@@ -12,7 +12,7 @@ MODEL := models/kefu.tar.gz
 RASA_SOURCES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup run test test-rasa test-py lint format clean
+.PHONY: help setup run test test-rasa test-py lint format clean bench
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -68,3 +68,6 @@ format: ## apply ruff's formatting and safe fixes
 
 clean: ## remove results and the trained model (keeps the environments and var/)
 	rm -rf results models
+
+bench: $(MODEL) ## start the system on free ports; print start-up time, reply latency and RSS per process
+	$(PY) -m bot.bench

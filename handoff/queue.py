@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
 
@@ -144,56 +145,51 @@ class TicketQueue:
 
     async def claim(self, ticket_id: str, agent: str) -> bool:
         """Give a waiting ticket to ``agent``; of simultaneous claims exactly one wins."""
-        ticket = await self.get(ticket_id)
-        if ticket is None:
-            return False
-        event = Event(
-            "ticket_claimed",
-            conversation_id=ticket.conversation_id,
-            ticket_id=ticket_id,
-            owner=Owner.AGENT.value,
-        )
-        won = await self._redis.eval(
+        return await self._transition(
             _CLAIM,
-            4,
-            self._keys.ticket(ticket_id),
-            self._keys.queue,
-            self._keys.conversation(ticket.conversation_id),
-            self._keys.agent_tickets(agent),
             ticket_id,
-            agent,
-            repr(time.time()),
-            str(self._ttl),
-            self._keys.events,
-            event.to_json(),
+            Event("ticket_claimed", ticket_id=ticket_id, owner=Owner.AGENT.value),
+            lambda ticket: [
+                self._keys.ticket(ticket_id),
+                self._keys.queue,
+                self._keys.conversation(ticket.conversation_id),
+                self._keys.agent_tickets(agent),
+            ],
+            [agent, repr(time.time()), str(self._ttl)],
         )
-        return bool(won)
 
     async def close(self, ticket_id: str, agent: str, outcome: str) -> bool:
         """Close the agent's ticket and give the conversation back to the bot."""
+        return await self._transition(
+            _CLOSE,
+            ticket_id,
+            Event("ticket_closed", ticket_id=ticket_id, owner=Owner.BOT.value),
+            lambda ticket: [
+                self._keys.ticket(ticket_id),
+                self._keys.conversation(ticket.conversation_id),
+                self._keys.agent_tickets(agent),
+            ],
+            [agent, repr(time.time()), outcome],
+        )
+
+    async def _transition(
+        self,
+        script: str,
+        ticket_id: str,
+        event: Event,
+        keys_of: Callable[[Ticket], list[str]],
+        args: list[str],
+    ) -> bool:
+        """Run a state-change script: ARGV is the ticket id, ``args``, the channel, the event."""
         ticket = await self.get(ticket_id)
         if ticket is None:
             return False
-        event = Event(
-            "ticket_closed",
-            conversation_id=ticket.conversation_id,
-            ticket_id=ticket_id,
-            owner=Owner.BOT.value,
+        event = replace(event, conversation_id=ticket.conversation_id)
+        keys = keys_of(ticket)
+        changed = await self._redis.eval(
+            script, len(keys), *keys, ticket_id, *args, self._keys.events, event.to_json()
         )
-        closed = await self._redis.eval(
-            _CLOSE,
-            3,
-            self._keys.ticket(ticket_id),
-            self._keys.conversation(ticket.conversation_id),
-            self._keys.agent_tickets(agent),
-            ticket_id,
-            agent,
-            repr(time.time()),
-            outcome,
-            self._keys.events,
-            event.to_json(),
-        )
-        return bool(closed)
+        return bool(changed)
 
     async def _tickets(self, ticket_ids: list[str]) -> list[Ticket]:
         async with self._redis.pipeline(transaction=False) as pipe:
