@@ -54,9 +54,10 @@ def _rss_by_part(runner: psutil.Process) -> dict[str, float]:
         command = " ".join(child.cmdline())
         for marker, name in names.items():
             if marker in command and name not in found:
-                found[name] = sum(
-                    p.memory_info().rss for p in [child, *child.children(recursive=True)]
-                ) / 2**20
+                found[name] = (
+                    sum(p.memory_info().rss for p in [child, *child.children(recursive=True)])
+                    / 2**20
+                )
     return found
 
 
@@ -74,8 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with output.open("wb") as sink:
         runner = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=env, stdout=sink,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "bot", "run"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         while "kefu is up" not in output.read_text():
@@ -90,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         quantiles = statistics.quantiles(rest, n=20)
         print(f"start to all parts healthy : {healthy:6.1f} s")
         print(f"start to first reply       : {first_reply:6.1f} s")
-        print(f"reply latency over HTTP    : median {statistics.median(rest):.1f} ms, "
-              f"p95 {quantiles[18]:.1f} ms ({len(rest)} messages through Rasa and actions)")
+        print(
+            f"reply latency over HTTP    : median {statistics.median(rest):.1f} ms, "
+            f"p95 {quantiles[18]:.1f} ms ({len(rest)} messages through Rasa and actions)"
+        )
         for name, megabytes in rss.items():
             print(f"RSS {name:<23}: {megabytes:6.0f} MiB")
     finally:
