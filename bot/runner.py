@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import secrets
 import signal
@@ -28,6 +29,7 @@ from handoff.agents import AgentDirectory, AgentRole
 from handoff.keys import Keys
 
 STOP_GRACE_SECONDS = 15.0
+_PR_SET_PDEATHSIG = 1
 DEMO_AGENT = "demo"
 
 
@@ -75,6 +77,10 @@ class Supervisor:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            # Its own session: a terminal's Ctrl-C reaches only the runner, which stops the
+            # children in order; the parent-death signal stops them if the runner is killed.
+            start_new_session=True,
+            preexec_fn=_terminate_with_parent,
         )
         child.pump = asyncio.create_task(_pump(child))
         self.children.append(child)
@@ -132,6 +138,12 @@ class Supervisor:
                 await child.process.wait()
             if child.pump:
                 await child.pump
+
+
+def _terminate_with_parent() -> None:
+    """In the child before exec: ask Linux for SIGTERM when the runner dies (PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 async def _pump(child: Child) -> None:
@@ -331,8 +343,8 @@ async def run(settings: Settings, say: Callable[[str], None] = print) -> int:
         )
         watch = asyncio.create_task(supervisor.watch())
         await asyncio.wait({watch, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        if watch.done():
-            watch.result()
+        if not stop.is_set():
+            watch.result()  # a child died on its own: raises ChildDied
         watch.cancel()
         say("Stopping ...")
         return 0

@@ -1,13 +1,17 @@
 """The supervisor with real child processes."""
 
 import asyncio
+import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from bot.runner import Child, ChildDied, Supervisor, child_env, children
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
+from tests.waiting import wait_until
 
 
 def python_child(name: str, code: str, tmp_path: Path, env: dict[str, str]) -> Child:
@@ -69,3 +73,48 @@ def test_with_redis_url_no_embedded_server_is_started(settings: Settings):
     )
     assert redis is None
     assert servers[0].env["KEFU_RASA_REDIS_DB"] == "2"
+
+
+SUPERVISE_ONE_SLEEPER = """
+import asyncio, sys
+from pathlib import Path
+from bot.runner import Child, Supervisor, child_env
+from bot.settings import Settings
+
+async def main():
+    settings = Settings(var_dir=Path(sys.argv[1]))
+    supervisor = Supervisor(settings, say=print)
+    async def ready():
+        return True
+    child = Child("sleeper", [sys.executable, "-c", "import time; time.sleep(120)"],
+                  child_env(settings), Path(sys.argv[1]) / "sleeper.log", ready)
+    await supervisor.start(child)
+    print(child.process.pid, flush=True)
+    await asyncio.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+def test_children_stop_when_the_runner_is_killed(tmp_path: Path):
+    runner = subprocess.Popen(
+        [sys.executable, "-c", SUPERVISE_ONE_SLEEPER, str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert runner.stdout is not None
+    child_pid = int(runner.stdout.readline())
+    runner.send_signal(signal.SIGKILL)
+    runner.wait(timeout=10)
+
+    def child_gone() -> bool:
+        try:
+            os.kill(child_pid, 0)
+        except ProcessLookupError:
+            return True
+        # A zombie waiting for its reaper counts as gone.
+        with open(f"/proc/{child_pid}/stat") as stat:
+            return stat.read().split()[2] == "Z"
+
+    wait_until(child_gone, timeout=10, what="the orphaned child to stop")

@@ -73,7 +73,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
             agent_password=(var_dir / "demo-agent-password").read_text().strip(),
             output=output,
         )
-        runner.send_signal(signal.SIGTERM)
+        os.killpg(runner.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
         runner.wait(timeout=90)
         assert runner.returncode == 0, output.read_text()
         assert "All parts stopped." in output.read_text()
