@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 
@@ -27,7 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
         return 0
-    return asyncio.run(run(settings, lambda line: print(line, flush=True)))
+    return asyncio.run(run(settings, _say))
+
+
+def _say(line: str) -> None:
+    """Print, but never let a closed terminal or pipe stop the runner from stopping its children."""
+    with contextlib.suppress(OSError):
+        print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,12 @@ async def _measure(url: str, messages: int) -> tuple[float, list[float]]:
 
 
 def _rss_by_part(runner: psutil.Process) -> dict[str, float]:
-    names = {"redis-server": "redis", "rasa run": "rasa", "rasa_sdk": "actions", "bot serve": "kefu"}
+    names = {
+        "redis-server": "redis",
+        "rasa run": "rasa",
+        "rasa_sdk": "actions",
+        "bot serve": "kefu",
+    }
     found = {"runner": runner.memory_info().rss / 2**20}
     for child in runner.children(recursive=True):
         command = " ".join(child.cmdline())
