@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,16 +17,10 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from bot.settings import PROJECT_ROOT
+from bot.launch import launch
 
 CONVERSATION_LENGTH = 10
 QUESTIONS = ["你好", "什么时候发货", "包邮吗", "帮我查一下订单2025110300030", "可以开发票吗"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def _measure(url: str, messages: int) -> tuple[float, list[float]]:
@@ -73,36 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__)
     parser.add_argument("--messages", type=int, default=200, help="messages to time (default 200)")
     args = parser.parse_args(argv)
-    scratch = Path(tempfile.mkdtemp(prefix="kefu-bench-"))
-    ports = {name: _free_port() for name in ("KEFU_PORT", "KEFU_RASA_PORT", "KEFU_ACTION_PORT")}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_") and k != "REDIS_URL"}
-    env.update({k: str(v) for k, v in ports.items()})
-    env.update({"KEFU_VAR_DIR": str(scratch), "KEFU_EMBEDDED_REDIS_PORT": str(_free_port())})
-    url = f"http://127.0.0.1:{ports['KEFU_PORT']}"
-    output = scratch / "runner.out"
-    started = time.monotonic()
-    with output.open("wb") as sink:
-        runner = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    system = launch(Path(tempfile.mkdtemp(prefix="kefu-bench-")))
     try:
-        while "kefu is up" not in output.read_text():
-            if runner.poll() is not None or time.monotonic() - started > 300:
-                print(output.read_text())
-                return 1
-            time.sleep(0.2)
-        healthy = time.monotonic() - started
-        first, rest = asyncio.run(_measure(url, args.messages))
-        first_reply = healthy + first / 1000
-        rss = _rss_by_part(psutil.Process(runner.pid))
+        healthy = system.wait_until_up(timeout=300)
+        first, rest = asyncio.run(_measure(system.url, args.messages))
+        rss = _rss_by_part(psutil.Process(system.process.pid))
         quantiles = statistics.quantiles(rest, n=20)
         print(f"start to all parts healthy : {healthy:6.1f} s")
-        print(f"start to first reply       : {first_reply:6.1f} s")
+        print(f"start to first reply       : {healthy + first / 1000:6.1f} s")
         print(
             f"reply latency over HTTP    : median {statistics.median(rest):.1f} ms, "
             f"p95 {quantiles[18]:.1f} ms ({len(rest)} messages through Rasa and actions)"
@@ -110,11 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, megabytes in rss.items():
             print(f"RSS {name:<23}: {megabytes:6.0f} MiB")
     finally:
-        runner.send_signal(signal.SIGTERM)
-        try:
-            runner.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(runner.pid, signal.SIGKILL)
+        system.stop()
     return 0
 
 

@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from bot.launch import free_port
 from bot.server import create_app
 from bot.settings import Settings
 from handoff.keys import Keys
-from tests.conftest import free_port
 
 
 @pytest.fixture

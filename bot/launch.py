@@ -1,0 +1,96 @@
+"""The whole system in a scratch directory on free ports, for the end-to-end tests and the benchmark.
+
+It never touches a running instance: its own embedded Redis, var directory and ports.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.settings import PROJECT_ROOT
+
+READY_LINE = "kefu is up"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class LaunchedSystem:
+    process: subprocess.Popen[bytes]
+    var_dir: Path
+    ports: dict[str, int]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['kefu']}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['rasa']}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.ports['redis']}/0"
+
+    @property
+    def output(self) -> Path:
+        return self.var_dir / "runner.out"
+
+    def wait_until_up(self, timeout: float) -> float:
+        """Seconds from now until the runner says every part is healthy; raises if it fails."""
+        started = time.monotonic()
+        while READY_LINE not in self.output.read_text():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the runner exited during start-up:\n{self.output.read_text()}")
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(f"not up after {timeout} s:\n{self.output.read_text()}")
+            time.sleep(0.2)
+        return time.monotonic() - started
+
+    def stop(self, timeout: float = 90) -> int:
+        """Ctrl-C, as a terminal sends it; SIGKILL to the group if it does not stop in time."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+            raise
+
+
+def launch(var_dir: Path) -> LaunchedSystem:
+    """Start ``python -m bot run`` with an embedded Redis; ``wait_until_up`` before using it."""
+    ports = {name: free_port() for name in ("kefu", "rasa", "actions", "redis")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_") and k != "REDIS_URL"}
+    env.update(
+        {
+            "KEFU_VAR_DIR": str(var_dir),
+            "KEFU_PORT": str(ports["kefu"]),
+            "KEFU_RASA_PORT": str(ports["rasa"]),
+            "KEFU_ACTION_PORT": str(ports["actions"]),
+            "KEFU_EMBEDDED_REDIS_PORT": str(ports["redis"]),
+        }
+    )
+    var_dir.mkdir(parents=True, exist_ok=True)
+    with (var_dir / "runner.out").open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return LaunchedSystem(process, var_dir, ports)
