@@ -1,4 +1,4 @@
-"""Answers from the shop's knowledge base."""
+"""Answers from the shop's knowledge base (retrieval in ``faq.retriever``)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import settings as settings_module
-from faq.knowledge import load
-from faq.retriever import CharNgramScorer, Retriever
-
-# Chosen on the knowledge base's own paraphrases: below it, answers drift to the wrong topic.
-CONFIDENT_SCORE = 0.55
+from faq.knowledge import Entry
+from faq.retriever import FaqRetriever
 
 
 class ActionAnswerFaq(Action):
     def __init__(self) -> None:
-        self._retriever: Retriever | None = None
+        self._retriever: FaqRetriever | None = None
 
     def name(self) -> str:
         return "action_answer_faq"
@@ -26,19 +23,51 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        retriever = await self._loaded()
+        # Building the index (first use) and encoding are blocking CPU work: worker thread.
+        retriever = await asyncio.to_thread(self._current)
+        language = "en" if tracker.get_slot("language") == "en" else "zh"
+        chosen = next(tracker.get_latest_entity_values("faq_id"), None)
+        if chosen:  # a clarification button: answer that entry directly
+            entry = retriever.entry(str(chosen))
+            if entry is not None:
+                dispatcher.utter_message(text=_answer(entry, language))
+                return []
         text = (tracker.latest_message or {}).get("text") or ""
-        match = await asyncio.to_thread(retriever.best, text)
-        if match is None:
+        result = await asyncio.to_thread(retriever.search, text)
+        if result.outcome == "answer" and result.entry is not None:
+            dispatcher.utter_message(text=_answer(result.entry, language))
+        elif result.outcome == "clarify":
+            buttons = [
+                {"title": _title(m.entry, language), "payload": _payload(m.entry)}
+                for m in result.candidates
+            ]
+            dispatcher.utter_message(response="utter_faq_clarify", buttons=buttons)
+        else:
             dispatcher.utter_message(response="utter_default")
-            return []
-        language = tracker.get_slot("language") or "zh"
-        dispatcher.utter_message(text=match.entry.answers.get(language, match.entry.answers["zh"]))
         return []
 
-    async def _loaded(self) -> Retriever:
+    def _current(self) -> FaqRetriever:
+        """The loaded retriever, with the shop's latest knowledge-base edits (blocking)."""
         if self._retriever is None:
-            directory = settings_module.load().faq_dir
-            knowledge = await asyncio.to_thread(load, directory)
-            self._retriever = Retriever(CharNgramScorer(knowledge), CONFIDENT_SCORE)
+            settings = settings_module.load()
+            self._retriever = FaqRetriever(
+                settings.faq_dir,
+                cache_dir=settings.var_dir / "faq-cache",
+                encoder=settings.faq_encoder,
+            ).load()
+        else:
+            self._retriever.reload_if_changed()
         return self._retriever
+
+
+def _answer(entry: Entry, language: str) -> str:
+    return entry.answers.get(language) or entry.answers["zh"]
+
+
+def _title(entry: Entry, language: str) -> str:
+    english = entry.paraphrases.get("en") or ()
+    return english[0] if language == "en" and english else entry.question
+
+
+def _payload(entry: Entry) -> str:
+    return '/faq{"faq_id":"' + entry.id + '"}'

@@ -56,6 +56,7 @@ class Settings:
     secret: str = ""
     orders_db: Path = field(default=PROJECT_ROOT / "var" / "orders.sqlite3")
     faq_dir: Path = PROJECT_ROOT / "faq" / "kb"
+    faq_encoder: str = "use"
     rasa_timeout: float = 15.0
     max_message_chars: int = 2000
     conversation_ttl_days: int = 30
@@ -111,6 +112,7 @@ class Settings:
             "KEFU_SECRET": self.secret,
             "KEFU_ORDERS_DB": str(self.orders_db),
             "KEFU_FAQ_DIR": str(self.faq_dir),
+            "KEFU_FAQ_ENCODER": self.faq_encoder,
             "KEFU_RASA_TIMEOUT": str(self.rasa_timeout),
             "KEFU_MAX_MESSAGE_CHARS": str(self.max_message_chars),
             "KEFU_CONVERSATION_TTL_DAYS": str(self.conversation_ttl_days),
@@ -179,6 +181,7 @@ def load(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -
         secret=text("KEFU_SECRET", ""),
         orders_db=_path(env.get("KEFU_ORDERS_DB"), var_dir / "orders.sqlite3"),
         faq_dir=_path(env.get("KEFU_FAQ_DIR"), defaults.faq_dir),
+        faq_encoder=text("KEFU_FAQ_ENCODER", defaults.faq_encoder),
         rasa_timeout=number("KEFU_RASA_TIMEOUT", defaults.rasa_timeout),
         max_message_chars=integer("KEFU_MAX_MESSAGE_CHARS", defaults.max_message_chars),
         conversation_ttl_days=integer("KEFU_CONVERSATION_TTL_DAYS", defaults.conversation_ttl_days),

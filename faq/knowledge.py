@@ -55,10 +55,13 @@ def load(directory: Path) -> KnowledgeBase:
     """The validated knowledge base, or KnowledgeBaseError listing every problem."""
     problems: list[str] = []
     policy_path = directory / POLICY_FILE
-    policy = {
-        str(k): str(v)
-        for k, v in (yaml.safe_load(policy_path.read_text(encoding="utf-8")) or {}).items()
-    }
+    try:
+        raw_policy = yaml.safe_load(policy_path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise KnowledgeBaseError([_yaml_problem(policy_path, error)]) from None
+    if not isinstance(raw_policy, dict):
+        raise KnowledgeBaseError([f"{policy_path}:1: expected name: value lines"])
+    policy = {str(k): str(v) for k, v in raw_policy.items()}
     entries: list[Entry] = []
     seen_ids: dict[str, str] = {}
     seen_phrasings: dict[str, str] = {}
@@ -68,7 +71,7 @@ def load(directory: Path) -> KnowledgeBase:
         try:
             document = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader) or []
         except yaml.YAMLError as error:
-            problems.append(f"{path}: not valid YAML: {error}")
+            problems.append(_yaml_problem(path, error))
             continue
         if not isinstance(document, list):
             problems.append(f"{path}:1: expected a list of entries")
@@ -130,6 +133,13 @@ def _entry(raw: Any, policy: dict[str, str], where: str, problems: list[str]) ->
         answers=answers,
         tags=tuple(raw.get("tags") or ()),
     )
+
+
+def _yaml_problem(path: Path, error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    line = f":{mark.line + 1}" if mark is not None else ""
+    detail = getattr(error, "problem", None) or str(error)
+    return f"{path}{line}: not valid YAML: {detail}"
 
 
 def _normalise(text: str) -> str:

@@ -1,18 +1,45 @@
 """Matching a customer's question to a knowledge-base entry.
 
-The scorer sits behind one small interface so that sentence encoders can replace or join
-the lexical one without touching the callers.
+Two scores per entry, each the best over the entry's question and paraphrases:
+
+* semantic: cosine similarity of sentence-encoder vectors (``faq.encoders``), from an index
+  cached on disk (``faq.index``);
+* lexical: cosine similarity of character 1-2-gram TF-IDF vectors (``CharNgramScorer``):
+  robust to Chinese without a segmenter, and it catches the exact words the encoder blurs.
+
+They are mixed as ``SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical``, and the
+mixed score decides one of three outcomes (``Result.outcome``):
+
+* ``answer``: one entry, confidently;
+* ``clarify``: the best 2-3 entries, offered to the customer as buttons;
+* ``no_match``: nothing close enough, or a message that must not get a generic answer: one
+  about the customer's own order (an order number, 我的快递到哪了...), or with nothing
+  readable in it (empty, emoji only, another script).
+
+The weights and thresholds below were chosen on ``tests/faq/dev.jsonl`` (242 messages written
+apart from the knowledge base; see README "FAQ retrieval" and ``python -m faq eval``).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Literal
 
-from faq.knowledge import Entry, KnowledgeBase
+from faq.encoders import DEFAULT_ENCODER, Encoder, make_encoder
+from faq.index import EmbeddingIndex, Progress
+from faq.knowledge import Entry, KnowledgeBase, KnowledgeBaseError, load
+from faq.text import clean, is_order_specific, readable
+
+log = logging.getLogger(__name__)
+
+WATCH_INTERVAL_SECONDS = 2.0
 
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
@@ -23,28 +50,26 @@ class Match:
     score: float
 
 
-class Scorer(Protocol):
-    def rank(self, text: str) -> list[Match]:
-        """Entries best first, each with a score in [0, 1]."""
-        ...
-
-
 class CharNgramScorer:
     """Cosine similarity of character 1-2-gram TF-IDF vectors: robust to Chinese without a segmenter."""
 
     def __init__(self, knowledge: KnowledgeBase) -> None:
-        self._phrasings: list[tuple[Entry, Counter[str]]] = []
-        documents = [(e, _grams(p)) for e in knowledge.entries for p in e.phrasings()]
+        documents = [(e, _grams(clean(p))) for e in knowledge.entries for p in e.phrasings()]
         frequency: Counter[str] = Counter(g for _, grams in documents for g in set(grams))
         total = len(documents)
         self._idf = {g: math.log((1 + total) / (1 + n)) + 1 for g, n in frequency.items()}
-        self._phrasings = documents
+        self._phrasings: list[tuple[Entry, dict[str, float], float]] = []
+        for entry, grams in documents:
+            weights = self._weights(grams)
+            self._phrasings.append((entry, weights, _norm(weights)))
 
     def rank(self, text: str) -> list[Match]:
-        query = self._weights(_grams(text))
+        query = self._weights(_grams(clean(text)))
+        query_norm = _norm(query)
         best: dict[str, Match] = {}
-        for entry, grams in self._phrasings:
-            score = _cosine(query, self._weights(grams))
+        for entry, weights, norm in self._phrasings:
+            dot = sum(w * weights.get(g, 0.0) for g, w in query.items())
+            score = dot / (query_norm * norm) if query_norm and norm else 0.0
             if entry.id not in best or score > best[entry.id].score:
                 best[entry.id] = Match(entry, score)
         return sorted(best.values(), key=lambda m: m.score, reverse=True)
@@ -53,17 +78,190 @@ class CharNgramScorer:
         return {g: n * self._idf.get(g, 1.0) for g, n in grams.items()}
 
 
-class Retriever:
-    def __init__(self, scorer: Scorer, threshold: float) -> None:
-        self._scorer = scorer
-        self._threshold = threshold
+@dataclass(frozen=True)
+class Thresholds:
+    """Chosen on tests/faq/dev.jsonl with the USE encoder (see README "FAQ retrieval").
 
-    def best(self, text: str) -> Match | None:
-        """The confident match, or None when nothing is close enough."""
-        ranked = self._scorer.rank(text)
-        if ranked and ranked[0].score >= self._threshold:
-            return ranked[0]
-        return None
+    answer: the mixed score at or above which the best entry is answered outright, provided
+        it leads the runner-up by at least ``margin``;
+    clarify: the score at or above which the best entries are offered as buttons;
+    below ``clarify``: no match.
+    """
+
+    semantic_weight: float = 0.7
+    answer: float = 0.6
+    margin: float = 0.04
+    clarify: float = 0.45
+    # Entries offered for clarification: within this distance of the best one (at most 3).
+    clarify_window: float = 0.12
+
+
+# Per encoder: scores from different models live on different scales. MiniLM (English only)
+# leans more on the lexical score for Chinese and needs a wider margin before answering.
+# An encoder not listed here gets the USE values: tune it with ``python -m faq eval``.
+_TUNED = {
+    "use-multilingual-v3": Thresholds(),
+    "minilm": Thresholds(semantic_weight=0.5, answer=0.6, margin=0.08, clarify=0.45),
+}
+
+
+def thresholds_for(encoder: str) -> Thresholds:
+    """The thresholds chosen on the dev set for an encoder (by name or ``st:MODEL`` spec)."""
+    name = encoder.lower()
+    if "minilm" in name:
+        return _TUNED["minilm"]
+    return _TUNED["use-multilingual-v3"]
+
+
+Outcome = Literal["answer", "clarify", "no_match"]
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    candidates: tuple[Match, ...]  # answer: the one entry; clarify: 2-3; no_match: none
+    reason: str = ""  # why no match: order_specific, unreadable, low_score, not_loaded
+
+    @property
+    def entry(self) -> Entry | None:
+        return self.candidates[0].entry if self.outcome == "answer" else None
+
+
+@dataclass(frozen=True)
+class _State:
+    knowledge: KnowledgeBase
+    index: EmbeddingIndex
+    lexical: CharNgramScorer
+
+
+class FaqRetriever:
+    """The FAQ retriever of a running service: built lazily, reloadable in place.
+
+    Every method blocks (the first call loads the model and builds or reads the index):
+    async callers run them in a worker thread. Safe to share between threads: ``search``
+    reads one immutable snapshot, ``reload`` swaps in a new one only when it is complete.
+    """
+
+    def __init__(
+        self,
+        kb_dir: Path,
+        cache_dir: Path | None = None,
+        encoder: Encoder | str = DEFAULT_ENCODER,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        self.kb_dir = Path(kb_dir)
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.encoder = make_encoder(encoder) if isinstance(encoder, str) else encoder
+        self.thresholds = thresholds or thresholds_for(self.encoder.name)
+        self._state: _State | None = None
+        self._lock = threading.Lock()
+        self._fingerprint = _fingerprint(self.kb_dir)
+        self._checked_at = time.monotonic()
+
+    # ---- loading ----
+    def load(self, progress: Progress | None = None) -> FaqRetriever:
+        """Builds the index now if it is not built yet (raises KnowledgeBaseError)."""
+        if self._state is None:
+            with self._lock:
+                if self._state is None:
+                    self._state = self._build(load(self.kb_dir), progress)
+        return self
+
+    def reload_if_changed(self) -> list[str]:
+        """Reload when a knowledge-base file changed since the last look (checked every few
+        seconds): a shop's edit is served without a restart. Returns the problems, if any."""
+        if time.monotonic() - self._checked_at < WATCH_INTERVAL_SECONDS:
+            return []
+        self._checked_at = time.monotonic()
+        fingerprint = _fingerprint(self.kb_dir)
+        if fingerprint == self._fingerprint:
+            return []
+        self._fingerprint = fingerprint
+        problems = self.reload()
+        for problem in problems:
+            log.warning("FAQ edit not applied: %s", problem)
+        return problems
+
+    def reload(self) -> list[str]:
+        """Re-reads the knowledge base and swaps it in; returns the problems found.
+
+        A knowledge base with problems never replaces the live one: the old index keeps
+        answering and the problems (``file:line: message``) are returned.
+        """
+        try:
+            knowledge = load(self.kb_dir)
+        except KnowledgeBaseError as error:
+            return list(error.problems)
+        except OSError as error:
+            return [f"{self.kb_dir}: {error}"]
+        try:
+            state = self._build(knowledge, None)
+        except Exception as error:  # keep serving the old index whatever broke
+            log.exception("FAQ index rebuild failed")
+            return [f"{self.kb_dir}: the index could not be built: {error}"]
+        with self._lock:
+            self._state = state
+        log.info("FAQ knowledge base reloaded: %d entries", len(knowledge.entries))
+        return []
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        return self._loaded().knowledge
+
+    @property
+    def index(self) -> EmbeddingIndex:
+        return self._loaded().index
+
+    def entry(self, entry_id: str) -> Entry | None:
+        return next((e for e in self.knowledge.entries if e.id == entry_id), None)
+
+    # ---- matching ----
+    def rank(self, text: str) -> list[Match]:
+        """Every entry, best first, by the mixed score (no guards, no thresholds)."""
+        state = self._loaded()
+        query = clean(text)
+        if not query:
+            return []
+        semantic = state.index.scores(self.encoder.encode([query])[0])
+        lexical = {m.entry.id: m.score for m in state.lexical.rank(query)}
+        weight = self.thresholds.semantic_weight
+        matches = [
+            Match(e, weight * semantic.get(e.id, 0.0) + (1 - weight) * lexical.get(e.id, 0.0))
+            for e in state.knowledge.entries
+        ]
+        return sorted(matches, key=lambda m: m.score, reverse=True)
+
+    def search(self, text: str) -> Result:
+        """The outcome for one customer message."""
+        query = clean(text)
+        if is_order_specific(query):
+            return Result("no_match", (), "order_specific")
+        if not readable(query):
+            return Result("no_match", (), "unreadable")
+        ranked = self.rank(query)
+        return decide(ranked, self.thresholds)
+
+    def _loaded(self) -> _State:
+        if self._state is None:
+            self.load()
+        assert self._state is not None
+        return self._state
+
+    def _build(self, knowledge: KnowledgeBase, progress: Progress | None) -> _State:
+        index = EmbeddingIndex.build(knowledge, self.encoder, self.cache_dir, progress)
+        return _State(knowledge, index, CharNgramScorer(knowledge))
+
+
+def decide(ranked: list[Match], thresholds: Thresholds) -> Result:
+    """The three-way decision on ranked matches."""
+    if not ranked or ranked[0].score < thresholds.clarify:
+        return Result("no_match", (), "low_score")
+    top = ranked[0]
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    if top.score >= thresholds.answer and top.score - runner_up >= thresholds.margin:
+        return Result("answer", (top,))
+    close = [m for m in ranked[:3] if m.score >= top.score - thresholds.clarify_window]
+    return Result("clarify", tuple(close if len(close) >= 2 else ranked[:2]))
 
 
 def _grams(text: str) -> Counter[str]:
@@ -73,7 +271,14 @@ def _grams(text: str) -> Counter[str]:
     return grams
 
 
-def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    dot = sum(weight * b.get(g, 0.0) for g, weight in a.items())
-    norm = math.sqrt(sum(w * w for w in a.values())) * math.sqrt(sum(w * w for w in b.values()))
-    return dot / norm if norm else 0.0
+def _norm(weights: dict[str, float]) -> float:
+    return math.sqrt(sum(w * w for w in weights.values()))
+
+
+def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and modification times of the knowledge-base files: cheap to compare."""
+    try:
+        files = sorted(directory.glob("*.yml"))
+        return tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    except OSError:
+        return ()

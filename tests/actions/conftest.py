@@ -35,3 +35,9 @@ def tracker(
 @pytest.fixture
 def make_tracker():
     return tracker
+
+
+@pytest.fixture(autouse=True)
+def scratch_var_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Caches and stores the actions write go to a scratch directory, not the project's var/."""
+    monkeypatch.setenv("KEFU_VAR_DIR", str(tmp_path_factory.mktemp("var")))

@@ -20,6 +20,41 @@ async def test_faq_without_a_match_falls_back(make_tracker):
     assert dispatcher.messages[0]["response"] == "utter_default"
 
 
+async def test_an_order_question_is_not_answered_from_the_faq(make_tracker):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, make_tracker("我的快递到哪了，怎么还没发货"), {})
+    assert dispatcher.messages[0]["response"] == "utter_default"
+
+
+async def test_an_ambiguous_question_offers_buttons_that_answer_directly(make_tracker):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, make_tracker("你们发货快吗"), {})
+    clarify = dispatcher.messages[0]
+    assert clarify["response"] == "utter_faq_clarify"
+    titles = [b["title"] for b in clarify["buttons"]]
+    payloads = [b["payload"] for b in clarify["buttons"]]
+    assert 2 <= len(payloads) <= 3 and "什么时候发货？" in titles
+    assert '/faq{"faq_id":"dispatch_time"}' in payloads
+
+    # The customer taps the button: Rasa parses the payload into intent faq + entity faq_id.
+    dispatcher = CollectingDispatcher()
+    tapped = make_tracker(
+        '/faq{"faq_id":"dispatch_time"}',
+        intent="faq",
+        entities=[{"entity": "faq_id", "value": "dispatch_time"}],
+    )
+    await ActionAnswerFaq().run(dispatcher, tapped, {})
+    assert "48 小时" in dispatcher.messages[0]["text"]
+
+
+async def test_buttons_are_in_english_for_an_english_customer(make_tracker):
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("price drop refund?", slots={"language": "en"})
+    await ActionAnswerFaq().run(dispatcher, tracker, {})
+    buttons = dispatcher.messages[0]["buttons"]
+    assert "Do you offer price protection?" in [b["title"] for b in buttons]
+
+
 async def test_language_follows_each_message(make_tracker):
     action = ActionDetectLanguage()
     english = await action.run(CollectingDispatcher(), make_tracker("where is my parcel"), {})

@@ -3,7 +3,6 @@ from pathlib import Path
 import pytest
 
 from faq.knowledge import KnowledgeBaseError, load
-from faq.retriever import CharNgramScorer, Retriever
 
 KB_DIR = Path(__file__).resolve().parents[2] / "faq" / "kb"
 POLICY = "dispatch_hours: 48\nreturn_window_days: 7\n"
@@ -59,23 +58,3 @@ def test_problems_are_reported_with_file_and_line(tmp_path: Path):
     assert "duplicate question '多久发'" in problems
     assert "unknown policy value(s) ['refund_days']" in problems
     assert "entry 'b' has no zh answer" in problems
-
-
-@pytest.mark.parametrize(
-    ("question", "entry_id"),
-    [
-        ("什么时候发货", "dispatch_time"),
-        ("亲 包邮吗", "free_shipping"),
-        ("可以开发票吗", "invoice"),
-    ],
-)
-def test_retriever_finds_the_standard_answer(question: str, entry_id: str):
-    retriever = Retriever(CharNgramScorer(load(KB_DIR)), threshold=0.55)
-    match = retriever.best(question)
-    assert match is not None and match.entry.id == entry_id
-
-
-def test_retriever_admits_when_nothing_matches():
-    retriever = Retriever(CharNgramScorer(load(KB_DIR)), threshold=0.55)
-    assert retriever.best("🙂🙂🙂") is None
-    assert retriever.best("") is None
