@@ -70,3 +70,12 @@ def compute_signals(text: str, rules: tuple[KeywordRule, ...]) -> Signals:
                 escalation = Escalation(rule.id, rule.priority, rule.team, rule.reason, keyword)
                 return Signals(detect_language(text), escalation)
     return Signals(detect_language(text), None)
+
+
+if __name__ == "__main__":
+    # python -m handoff.signals eval: accuracy and F1 of the sentiment and anger weights.
+    import sys
+
+    from handoff.signals_eval import main
+
+    sys.exit(main())
