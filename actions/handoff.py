@@ -7,11 +7,9 @@ from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot import settings as settings_module
-from handoff.keys import Keys
+from actions.backends import Backends
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
 from handoff.signals import Escalation, load_rules
@@ -22,7 +20,7 @@ RASA_INTERNAL_SLOTS = frozenset({"session_started_metadata", "requested_slot"})
 
 class ActionHandoff(Action):
     def __init__(self) -> None:
-        self._queue: TicketQueue | None = None
+        self._backends = Backends()
         self._explicit: Escalation | None = None
 
     def name(self) -> str:
@@ -72,13 +70,10 @@ class ActionHandoff(Action):
         return self._explicit
 
     def _ticket_queue(self) -> TicketQueue:
-        if self._queue is None:
-            settings = settings_module.load()
-            redis = Redis.from_url(settings.effective_redis_url, decode_responses=True)
-            self._queue = TicketQueue(
-                redis, Keys(settings.redis_prefix), settings.conversation_ttl_seconds
-            )
-        return self._queue
+        backends = self._backends
+        return TicketQueue(
+            backends.redis(), backends.keys, backends.settings.conversation_ttl_seconds
+        )
 
 
 def transcript(tracker: Tracker) -> list[Turn]:

@@ -9,9 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import settings as settings_module
-from orders.client import OrderBackend
-from orders.demo_store import DemoOrderStore
+from actions.backends import Backends
 from orders.models import OrderError, OrderErrorKind
 
 BACKEND_TIMEOUT_SECONDS = 3.0
@@ -19,7 +17,7 @@ BACKEND_TIMEOUT_SECONDS = 3.0
 
 class ActionOrderStatus(Action):
     def __init__(self) -> None:
-        self._backend: OrderBackend | None = None
+        self._backends = Backends()
 
     def name(self) -> str:
         return "action_order_status"
@@ -35,7 +33,7 @@ class ActionOrderStatus(Action):
             return []
         try:
             order = await asyncio.wait_for(
-                (await self._store()).get_order(str(order_id)), BACKEND_TIMEOUT_SECONDS
+                (await self._backends.orders()).get_order(str(order_id)), BACKEND_TIMEOUT_SECONDS
             )
         except OrderError as error:
             if error.kind is OrderErrorKind.NOT_FOUND:
@@ -54,10 +52,3 @@ class ActionOrderStatus(Action):
             tracking_no=order.tracking_no,
         )
         return [SlotSet("order_id", order.id)]
-
-    async def _store(self) -> OrderBackend:
-        if self._backend is None:
-            store = DemoOrderStore(settings_module.load().orders_db)
-            await asyncio.to_thread(store.ensure_seeded)
-            self._backend = store
-        return self._backend

@@ -56,6 +56,10 @@ class Keys:
         """String: an agent's login session as JSON."""
         return f"{self.prefix}:session:{session_id}"
 
+    def restock(self, sku: str) -> str:
+        """Hash: conversation id -> language, of customers waiting for a product to return."""
+        return f"{self.prefix}:restock:{sku}"
+
     @property
     def events(self) -> str:
         """Pub/sub channel: conversation and ticket events for the live pages."""

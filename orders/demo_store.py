@@ -78,6 +78,10 @@ class DemoOrderStore:
     async def products(self) -> list[Product]:
         return await asyncio.to_thread(self._products)
 
+    async def set_stock(self, sku: str, quantity: int) -> tuple[int, Product]:
+        """Set a product's stock; returns the previous quantity and the updated product."""
+        return await asyncio.to_thread(self._set_stock, sku, quantity)
+
     async def all_orders(self) -> list[Order]:
         return await asyncio.to_thread(self._all_orders)
 
@@ -100,6 +104,16 @@ class DemoOrderStore:
         with self._connect() as db:
             rows = db.execute("SELECT * FROM orders ORDER BY id").fetchall()
             return [_order(db, row) for row in rows]
+
+    def _set_stock(self, sku: str, quantity: int) -> tuple[int, Product]:
+        if quantity < 0:
+            raise OrderError(OrderErrorKind.NOT_ALLOWED, "negative_stock")
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM products WHERE sku = ?", (sku,)).fetchone()
+            if row is None:
+                raise OrderError(OrderErrorKind.NOT_FOUND, "no_such_product")
+            db.execute("UPDATE products SET stock = ? WHERE sku = ?", (quantity, sku))
+            return int(row["stock"]), Product(**{**dict(row), "stock": quantity})
 
     def _products(self) -> list[Product]:
         with self._connect() as db:
