@@ -45,7 +45,16 @@ def test_furious_shop_messages_are_angry_and_negative(model, text):
     assert scores.negative > 0.8
 
 
-@pytest.mark.parametrize("text", ["请问什么时候发货？", "你好，能开发票吗", "我想改一下收货地址"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "请问什么时候发货？",
+        "你好，能开发票吗",
+        "麻烦把地址改成公司的",
+        "这单我想退了",
+        "能换个小一码的吗",
+    ],
+)
 def test_calm_questions_are_neither_angry_nor_negative(model, text):
     scores = model.score(text)
     assert scores.anger < 0.3
@@ -105,13 +114,13 @@ def test_normalize_matches_training_conventions():
 
 
 # Pinned to the committed weights: retraining must update these numbers on purpose.
-PINNED = {
-    "气死我了退钱": (0.992, 1.0),
-    "请问什么时候发货？": (0.407, 0.129),
+PINNED = {  # re-pin after retraining: python -m handoff.train_signals
+    "气死我了退钱": (0.989, 1.0),
+    "请问什么时候发货？": (0.429, 0.157),
     "质量很好，好评！": (0.0, 0.0),
-    "亲你们发货可真快啊，一个月了": (0.475, 0.548),
-    "你好，能开发票吗": (0.167, 0.005),
-    "": (0.621, 0.097),  # no features: the intercepts, i.e. the models' priors
+    "亲你们发货可真快啊，一个月了": (0.487, 0.565),
+    "你好，能开发票吗": (0.142, 0.005),
+    "": (0.611, 0.098),  # no features: the intercepts, i.e. the models' priors
 }
 
 
