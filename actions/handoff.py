@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
 from actions.backends import Backends
+from actions.language import EXTERNAL_PREFIXES
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
 from handoff.signals import Escalation, load_rules
@@ -80,8 +81,10 @@ def transcript(tracker: Tracker) -> list[Turn]:
     """Every customer and bot message of the conversation, with intents and confidences."""
     turns = []
     for event in tracker.events:
-        if event.get("event") == "user" and event.get("text") and not event["text"].startswith("/"):
+        text = event.get("text") or ""
+        if event.get("event") == "user" and text and not text.startswith(EXTERNAL_PREFIXES):
             intent = (event.get("parse_data") or {}).get("intent") or {}
+            signals = (event.get("metadata") or {}).get("signals") or {}
             turns.append(
                 Turn(
                     "customer",
@@ -89,6 +92,8 @@ def transcript(tracker: Tracker) -> list[Turn]:
                     float(event.get("timestamp") or 0),
                     intent.get("name") or "",
                     float(intent.get("confidence") or 0),
+                    signals.get("anger"),
+                    signals.get("negative"),
                 )
             )
         elif event.get("event") == "bot" and event.get("text"):
@@ -97,9 +102,12 @@ def transcript(tracker: Tracker) -> list[Turn]:
 
 
 def _latest_customer_metadata(tracker: Tracker) -> dict[str, Any]:
+    """The kefu router's metadata on the latest customer message (an external intent's event
+    carries only Rasa's own model metadata, so it is skipped)."""
     for event in reversed(tracker.events):
-        if event.get("event") == "user" and event.get("metadata"):
-            return dict(event["metadata"])
+        metadata = event.get("metadata") or {}
+        if event.get("event") == "user" and "signals" in metadata:
+            return dict(metadata)
     return {}
 
 

@@ -6,13 +6,15 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from bot.rasa_client import BotReply, RasaClient, RasaUnavailable
 from bot.texts import Texts
 from handoff.models import ChatMessage, Owner, Role
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
-from handoff.signals import KeywordRule, Signals, compute_signals
+from handoff.sentiment import EmotionModel
+from handoff.signals import Rule, Signals, compute_signals
 from handoff.store import ConversationStore
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ class HeldMessage:
     text: str
     channel: str
     ts: float
+    signals: dict[str, Any]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -43,14 +46,16 @@ class Router:
         store: ConversationStore,
         queue: TicketQueue,
         rasa: RasaClient,
-        rules: tuple[KeywordRule, ...],
+        rules: tuple[Rule, ...],
         texts: Texts,
+        emotion: EmotionModel,
     ) -> None:
         self._store = store
         self._queue = queue
         self._rasa = rasa
         self._rules = rules
         self._texts = texts
+        self._emotion = emotion
 
     async def customer_message(
         self, conversation_id: str, channel: str, text: str
@@ -61,8 +66,8 @@ class Router:
         conversation = await self._store.get(conversation_id)
         if conversation.owner is not Owner.BOT:
             return []  # the agent's console shows it; the bot stays silent
-        signals = compute_signals(text, self._rules)
-        held = HeldMessage(text, channel, time.time())
+        signals = await self._assess(conversation_id, text)
+        held = HeldMessage(text, channel, time.time(), signals.to_metadata())
         # Earlier messages still waiting for Rasa go first: this one queues behind them.
         if not await self._store.has_held(conversation_id):
             try:
@@ -81,9 +86,7 @@ class Router:
                 held = HeldMessage.from_json(payload)
                 conversation = await self._store.get(conversation_id)
                 if conversation.owner is Owner.BOT:
-                    await self._to_bot(
-                        conversation_id, held, compute_signals(held.text, self._rules)
-                    )
+                    await self._to_bot(conversation_id, held, Signals.from_metadata(held.signals))
                 await self._store.release_oldest(conversation_id)
                 delivered += 1
         return delivered
@@ -96,6 +99,25 @@ class Router:
             log.warning("hand-back greeting for %s not sent: %s", conversation_id, error)
             return []
         return [await self._say(conversation_id, Role.BOT, r.text, r) for r in replies]
+
+    async def _assess(self, conversation_id: str, text: str) -> Signals:
+        """This message's signals in the light of the earlier turns; stored, and logged with the
+        reason codes when a rule fires."""
+        scores = self._emotion.score(text)
+        history = await self._store.recent_signals(conversation_id)
+        signals = compute_signals(
+            text, self._rules, anger=scores.anger, negative=scores.negative, history=history
+        )
+        await self._store.record_signals(conversation_id, signals.turn(text))
+        if signals.escalation:
+            log.info(
+                "escalation for %s: %s (fired: %s; matched %r)",
+                conversation_id,
+                signals.escalation.rule_id,
+                ",".join(signals.fired),
+                signals.escalation.matched,
+            )
+        return signals
 
     async def _to_bot(
         self, conversation_id: str, held: HeldMessage, signals: Signals

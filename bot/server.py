@@ -26,6 +26,7 @@ from handoff.keys import Keys
 from handoff.live import LiveHub, relay_events
 from handoff.models import ChatMessage, Role, Ticket
 from handoff.queue import TicketQueue
+from handoff.sentiment import EmotionModel
 from handoff.signals import load_rules
 from handoff.store import ConversationStore
 
@@ -59,8 +60,10 @@ def _services_ctx(settings: Settings) -> Any:
         store = ConversationStore(redis, keys, ttl)
         queue = TicketQueue(redis, keys, ttl)
         rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout)
-        texts, rules = await asyncio.to_thread(lambda: (Texts.load(), load_rules()))
-        router = Router(store, queue, rasa, rules, texts)
+        texts, rules, emotion = await asyncio.to_thread(
+            lambda: (Texts.load(), load_rules(), EmotionModel.load())
+        )
+        router = Router(store, queue, rasa, rules, texts, emotion)
         hub = LiveHub()
         services = Services(
             settings=settings,

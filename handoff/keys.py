@@ -17,6 +17,10 @@ class Keys:
         """Stream: every message of the conversation, customer, bot, agent and system."""
         return f"{self.prefix}:conv:{conversation_id}:log"
 
+    def signals(self, conversation_id: str) -> str:
+        """List: the signals of the conversation's recent customer messages, oldest first."""
+        return f"{self.prefix}:conv:{conversation_id}:signals"
+
     def pending(self, conversation_id: str) -> str:
         """List: customer messages accepted while Rasa was unreachable, oldest first."""
         return f"{self.prefix}:conv:{conversation_id}:pending"

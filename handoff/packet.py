@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from handoff.masking import mask_text
@@ -16,6 +16,8 @@ class Turn:
     ts: float
     intent: str = ""
     confidence: float = 0.0
+    anger: float | None = None  # customer turns: the signal trajectory the rules saw
+    negative: float | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def build_packet(
     faq_answers: tuple[str, ...] = (),
 ) -> ContextPacket:
     """Assemble the packet with personal data masked in the transcript and a three-element summary."""
-    masked = tuple(Turn(t.role, mask_text(t.text), t.ts, t.intent, t.confidence) for t in turns)
+    masked = tuple(replace(t, text=mask_text(t.text)) for t in turns)
     now = time.time()
     return ContextPacket(
         conversation_id=conversation_id,

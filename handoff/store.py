@@ -9,8 +9,10 @@ from redis.asyncio import Redis
 
 from handoff.keys import Keys
 from handoff.models import ChatMessage, Conversation, Event, Owner
+from handoff.signals import TurnSignals
 
 TRANSCRIPT_MAX_LEN = 5000
+SIGNAL_TURNS_KEPT = 50
 
 # Pop and forget the conversation in one step, so a message held meanwhile is never orphaned.
 _RELEASE_OLDEST = """
@@ -67,6 +69,19 @@ class ConversationStore:
             self._keys.transcript(conversation_id), min=start, max="+", count=limit
         )
         return [ChatMessage.from_json(fields["m"], message_id) for message_id, fields in entries]
+
+    async def record_signals(self, conversation_id: str, turn: TurnSignals) -> None:
+        """Keep the signals of the last turns (the trajectory the rules and the agent see)."""
+        key = self._keys.signals(conversation_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, turn.to_json())
+            pipe.ltrim(key, -SIGNAL_TURNS_KEPT, -1)
+            pipe.expire(key, self._ttl)
+            await pipe.execute()
+
+    async def recent_signals(self, conversation_id: str) -> list[TurnSignals]:
+        records = await self._redis.lrange(self._keys.signals(conversation_id), 0, -1)
+        return [TurnSignals.from_json(record) for record in records]
 
     async def hold(self, conversation_id: str, payload: str) -> None:
         """Keep a customer message for Rasa until it is reachable again."""

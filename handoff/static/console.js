@@ -72,7 +72,12 @@
     $("steps").replaceChildren(...(packet.suggested_steps || []).map((s) => el("li", "", s)));
     const slots = Object.entries(packet.slots || {})
       .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join("  ");
-    $("slots").textContent = slots ? `槽位 Slots: ${slots}` : "";
+    const angers = (packet.turns || []).filter((t) => t.role === "customer" && t.anger != null)
+      .map((t) => t.anger.toFixed(2));
+    $("slots").textContent = [
+      slots ? `槽位 Slots: ${slots}` : "",
+      angers.length ? `情绪 Anger: ${angers.join(" → ")}` : "",
+    ].filter(Boolean).join("  ·  ");
     $("transcript").replaceChildren();
     data.transcript.forEach(addTurn);
     const mine = ticket.status === "claimed" && ticket.agent === me.name;

@@ -69,6 +69,42 @@ async def test_handoff_queues_a_ticket_with_the_full_masked_context(
     assert packet["turns"][0]["intent"] == "order_status"
 
 
+async def test_the_rule_of_the_customer_message_survives_the_escalate_external_intent(
+    environment, redis, keys, make_tracker
+):
+    angry = {
+        **EVENTS[0],
+        "metadata": {
+            "channel": "web",
+            "signals": {
+                "language": "zh",
+                "escalation": {
+                    "rule_id": "angry",
+                    "priority": 2,
+                    "team": "complaints",
+                    "reason": "客户情绪激动",
+                    "matched": "anger 0.97",
+                },
+            },
+        },
+    }
+    external = {
+        "event": "user",
+        "timestamp": 2.0,
+        "text": "EXTERNAL: escalate",
+        "parse_data": {"intent": {"name": "escalate", "confidence": 1.0}},
+        "metadata": {"model_id": "abc", "assistant_id": "kefu"},
+    }
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("EXTERNAL: escalate", events=[angry, external], sender="conv-7")
+    await ActionHandoff().run(dispatcher, tracker, {})
+    ticket_id = (await ConversationStore(redis, keys, 60).get("conv-7")).ticket_id
+    ticket = await TicketQueue(redis, keys, 60).get(ticket_id)
+    assert ticket is not None and ticket.reasons == ("angry",) and ticket.team == "complaints"
+    packet = await TicketQueue(redis, keys, 60).packet(ticket_id)
+    assert [t["text"] for t in packet["turns"]] == ["我的快递怎么还没到，电话138****5678"]
+
+
 async def test_a_paraphrased_request_uses_the_shops_explicit_request_rule(
     environment, redis, keys, make_tracker
 ):

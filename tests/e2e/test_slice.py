@@ -244,3 +244,35 @@ async def _relay(listen_port: int, target_port: int) -> asyncio.Server:
         await asyncio.gather(pipe(reader, target_writer), pipe(target_reader, writer))
 
     return await asyncio.start_server(handle, "127.0.0.1", listen_port)
+
+
+async def test_an_angry_customer_reaches_the_complaints_team_with_the_signals(system):
+    async with (
+        aiohttp.ClientSession() as customer_http,
+        aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as agent_http,
+    ):
+        customer = await new_customer(customer_http, system.url)
+        await customer.connect()
+        await customer.say("我的快递呢")
+        await customer.next_message("bot")
+        await customer.say("都一个星期了还没发货，你们到底怎么回事，垃圾店铺！")
+        conversation_id = customer.conversation["conversation_id"]
+
+        agent = Agent(agent_http, system.url)
+        await agent.log_in(system.agent_password)
+
+        async def ticket() -> dict[str, Any] | None:
+            waiting = (await agent.call("GET", "/api/agent/tickets"))["waiting"]
+            return next((t for t in waiting if t["conversation_id"] == conversation_id), None)
+
+        found = await async_wait_until(ticket, TIMEOUT, "the angry customer's ticket")
+        assert found["team"] == "complaints" and found["reasons"] == ["angry"]
+        packet = (await agent.call("GET", f"/api/agent/tickets/{found['id']}"))["packet"]
+        said = [t for t in packet["turns"] if t["role"] == "customer"]
+        assert [t["text"] for t in said] == [
+            "我的快递呢",
+            "都一个星期了还没发货，你们到底怎么回事，垃圾店铺！",
+        ]
+        assert said[-1]["anger"] > 0.85 > said[0]["anger"], said
+        assert customer.socket is not None
+        await customer.socket.close()

@@ -6,7 +6,7 @@ def test_packet_masks_personal_data_and_summarises_three_elements():
     turns = [
         Turn("customer", "我的电话是13812345678，地址写错了", 1.0, "order_change", 0.9),
         Turn("bot", "好的", 2.0),
-        Turn("customer", "转人工", 3.0, "request_human", 0.99),
+        Turn("customer", "转人工", 3.0, "request_human", 0.99, anger=0.42, negative=0.7),
     ]
     packet = build_packet(
         "c1",
@@ -23,6 +23,7 @@ def test_packet_masks_personal_data_and_summarises_three_elements():
     assert "问题：" in packet.summary and "诉求：客户明确要求人工客服" in packet.summary
     assert any("订单" in step for step in packet.suggested_steps)
     assert packet.to_dict()["turns"][2]["intent"] == "request_human"
+    assert packet.to_dict()["turns"][2]["anger"] == 0.42, "the signal trajectory is kept"
 
 
 def test_masking_helpers():
