@@ -14,6 +14,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.queue_watch import QueuePolicy, QueueWatcher
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.router import Router
 from bot.settings import Settings
@@ -33,6 +34,7 @@ from handoff.store import ConversationStore
 log = logging.getLogger(__name__)
 
 REDELIVERY_INTERVAL_SECONDS = 2.0
+QUEUE_WATCH_INTERVAL_SECONDS = 2.0
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -117,6 +119,7 @@ async def _background_ctx(app: web.Application) -> AsyncIterator[None]:
             relay_events(services.redis, Keys(services.settings.redis_prefix).events, services.hub)
         ),
         asyncio.create_task(_redeliver_forever(services)),
+        asyncio.create_task(_watch_queue_forever(services)),
     ]
     yield
     for task in tasks:
@@ -135,6 +138,25 @@ async def _redeliver_forever(services: Services) -> None:
                 services.metrics.held_delivered += await services.router.deliver_held()
         except (RasaUnavailable, RedisError) as error:
             log.info("held messages wait for Rasa: %s", error)
+
+
+async def _watch_queue_forever(services: Services) -> None:
+    settings = services.settings
+    watcher = QueueWatcher(
+        services.queue,
+        services.redis,
+        Keys(settings.redis_prefix),
+        QueuePolicy(
+            first_response_seconds=settings.first_response_seconds,
+            minutes_per_ticket=settings.minutes_per_ticket,
+        ),
+    )
+    while True:
+        await asyncio.sleep(QUEUE_WATCH_INTERVAL_SECONDS)
+        try:
+            await watcher.tick()
+        except RedisError as error:
+            log.info("queue watch paused: %s", error)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -60,6 +60,8 @@ class Settings:
     rasa_timeout: float = 15.0
     max_message_chars: int = 2000
     conversation_ttl_days: int = 30
+    first_response_seconds: float = 30.0
+    minutes_per_ticket: float = 3.0
     start_timeout: float = 240.0
     log_level: str = "INFO"
 
@@ -116,6 +118,8 @@ class Settings:
             "KEFU_RASA_TIMEOUT": str(self.rasa_timeout),
             "KEFU_MAX_MESSAGE_CHARS": str(self.max_message_chars),
             "KEFU_CONVERSATION_TTL_DAYS": str(self.conversation_ttl_days),
+            "KEFU_FIRST_RESPONSE_SECONDS": str(self.first_response_seconds),
+            "KEFU_MINUTES_PER_TICKET": str(self.minutes_per_ticket),
             "KEFU_START_TIMEOUT": str(self.start_timeout),
             "KEFU_LOG_LEVEL": self.log_level,
         }
@@ -185,6 +189,10 @@ def load(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -
         rasa_timeout=number("KEFU_RASA_TIMEOUT", defaults.rasa_timeout),
         max_message_chars=integer("KEFU_MAX_MESSAGE_CHARS", defaults.max_message_chars),
         conversation_ttl_days=integer("KEFU_CONVERSATION_TTL_DAYS", defaults.conversation_ttl_days),
+        first_response_seconds=number(
+            "KEFU_FIRST_RESPONSE_SECONDS", defaults.first_response_seconds
+        ),
+        minutes_per_ticket=number("KEFU_MINUTES_PER_TICKET", defaults.minutes_per_ticket),
         start_timeout=number("KEFU_START_TIMEOUT", defaults.start_timeout),
         log_level=text("KEFU_LOG_LEVEL", defaults.log_level).upper(),
     )

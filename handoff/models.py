@@ -99,6 +99,7 @@ class Ticket:
     claimed_at: float = 0.0
     closed_at: float = 0.0
     outcome: str = ""
+    overdue_at: float = 0.0  # when it waited past the first-response target and went up
 
     def to_hash(self) -> dict[str, str]:
         return {
@@ -115,6 +116,7 @@ class Ticket:
             "claimed_at": repr(self.claimed_at),
             "closed_at": repr(self.closed_at),
             "outcome": self.outcome,
+            "overdue_at": repr(self.overdue_at),
         }
 
     @classmethod
@@ -133,6 +135,7 @@ class Ticket:
             claimed_at=float(record.get("claimed_at", "0")),
             closed_at=float(record.get("closed_at", "0")),
             outcome=record.get("outcome", ""),
+            overdue_at=float(record.get("overdue_at", "0")),
         )
 
     def to_wire(self) -> dict[str, Any]:

@@ -47,6 +47,16 @@ redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 """
 
+# Waited too long: the supervisor team gets it at top priority, still in arrival order.
+_ESCALATE_OVERDUE = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'overdue_at') or '0') > 0 then return 0 end
+redis.call('HSET', KEYS[1], 'overdue_at', ARGV[2], 'team', ARGV[3], 'priority', ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return 1
+"""
+
 _CLOSE = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' then return 0 end
 if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 0 end
@@ -170,6 +180,20 @@ class TicketQueue:
                 self._keys.agent_tickets(agent),
             ],
             [agent, repr(time.time()), outcome],
+        )
+
+    async def escalate_overdue(
+        self, ticket: Ticket, *, team: str, priority: int, now: float | None = None
+    ) -> bool:
+        """Re-offer a ticket nobody answered in time to ``team`` at ``priority``; once only."""
+        now = time.time() if now is None else now
+        score = -priority * _PRIORITY_WEIGHT + int(ticket.created_at * 1000)
+        return await self._transition(
+            _ESCALATE_OVERDUE,
+            ticket.id,
+            Event("ticket_overdue", ticket_id=ticket.id),
+            lambda found: [self._keys.ticket(found.id), self._keys.queue],
+            [repr(now), team, str(priority), str(score)],
         )
 
     async def _transition(

@@ -98,6 +98,10 @@
         }
       } else if (frame.type === "message") {
         render(frame.message);
+      } else if (frame.type === "queue_position") {
+        statusLine.textContent =
+          `排队中：您前面还有 ${frame.message.position - 1} 位，预计等待约 ${frame.message.wait_minutes} 分钟 · ` +
+          `In line: number ${frame.message.position}, about ${frame.message.wait_minutes} min`;
       } else if (frame.type === "notice") {
         notice(frame.text);
       } else if (frame.owner) {

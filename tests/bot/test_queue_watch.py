@@ -1,0 +1,73 @@
+import json
+import time
+
+from redis.asyncio import Redis
+
+from bot.queue_watch import QueuePolicy, QueueWatcher
+from handoff.keys import Keys
+from handoff.queue import TicketQueue
+
+
+async def open_ticket(queue: TicketQueue, conversation_id: str, priority: int = 1) -> str:
+    place = await queue.open(
+        conversation_id,
+        "web",
+        priority=priority,
+        team="after_sale",
+        reasons=("explicit_request",),
+        summary="s",
+        packet={},
+    )
+    return place.ticket_id
+
+
+async def published(pubsub, count: int) -> list[dict]:
+    frames = []
+    while len(frames) < count:
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+        assert message is not None, f"only {frames}"
+        frames.append(json.loads(message["data"]))
+    return frames
+
+
+async def test_an_unanswered_ticket_goes_to_the_supervisors_first(redis: Redis, keys: Keys):
+    queue = TicketQueue(redis, keys, 600)
+    watcher = QueueWatcher(queue, redis, keys, QueuePolicy(first_response_seconds=30))
+    early = await open_ticket(queue, "early")
+    later = await open_ticket(queue, "later", priority=2)
+    assert [t.id for t in await queue.waiting()] == [later, early]
+
+    await watcher.tick(now=time.time() + 10)
+    assert (await queue.get(early)).team == "after_sale", "not overdue yet"
+
+    await watcher.tick(now=time.time() + 31)
+    ticket = await queue.get(early)
+    assert ticket.team == "supervisor" and ticket.priority == 3 and ticket.overdue_at > 0
+    # Both waited too long: both went up, and the earlier one is first again.
+    assert [t.id for t in await queue.waiting()] == [early, later]
+    assert not await queue.escalate_overdue(ticket, team="supervisor", priority=3), "once only"
+
+
+async def test_waiting_customers_hear_their_place_when_it_changes(redis: Redis, keys: Keys):
+    queue = TicketQueue(redis, keys, 600)
+    watcher = QueueWatcher(queue, redis, keys, QueuePolicy(minutes_per_ticket=2.5))
+    async with redis.pubsub() as pubsub:
+        await pubsub.subscribe(keys.events)
+        await pubsub.get_message(timeout=1)
+        first = await open_ticket(queue, "c1")
+        await open_ticket(queue, "c2")
+        await published(pubsub, 2)  # the two ticket_opened events
+        await watcher.tick()
+        frames = await published(pubsub, 2)
+        assert [(f["conversation_id"], f["message"]) for f in frames] == [
+            ("c1", {"position": 1, "wait_minutes": 3}),
+            ("c2", {"position": 2, "wait_minutes": 5}),
+        ]
+        await watcher.tick()  # nothing changed: nothing said
+        assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3) is None
+        await queue.claim(first, "alice")
+        await published(pubsub, 1)  # ticket_claimed
+        await watcher.tick()
+        moved_up = await published(pubsub, 1)
+        assert moved_up[0]["conversation_id"] == "c2"
+        assert moved_up[0]["message"] == {"position": 1, "wait_minutes": 3}
