@@ -1,5 +1,6 @@
-"""Watching the waiting line: tickets nobody answered in time go up to a supervisor, and every
-waiting customer is told their place and an estimated wait whenever it changes."""
+"""Watching the waiting line: tickets nobody answered in time go up to a supervisor, tickets of
+an agent who went away wait again, and every waiting customer is told their place and an
+estimated wait whenever it changes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from bot.texts import Texts
+from handoff.agents import AgentDirectory
 from handoff.keys import Keys
-from handoff.models import Event
+from handoff.models import ChatMessage, Event, Role
 from handoff.queue import TicketQueue
+from handoff.store import ConversationStore
 
 
 @dataclass(frozen=True)
@@ -23,8 +27,20 @@ class QueuePolicy:
 
 
 class QueueWatcher:
-    def __init__(self, queue: TicketQueue, redis: Redis, keys: Keys, policy: QueuePolicy) -> None:
+    def __init__(
+        self,
+        queue: TicketQueue,
+        agents: AgentDirectory,
+        store: ConversationStore,
+        texts: Texts,
+        redis: Redis,
+        keys: Keys,
+        policy: QueuePolicy,
+    ) -> None:
         self._queue = queue
+        self._agents = agents
+        self._store = store
+        self._texts = texts
         self._redis = redis
         self._keys = keys
         self._policy = policy
@@ -32,6 +48,7 @@ class QueueWatcher:
 
     async def tick(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
+        await self._requeue_absent_agents()
         for ticket in await self._queue.waiting():
             waited = now - ticket.created_at
             if not ticket.overdue_at and waited > self._policy.first_response_seconds:
@@ -56,3 +73,15 @@ class QueueWatcher:
         still_waiting = {ticket.id for ticket in waiting}
         for ticket_id in set(self._announced) - still_waiting:
             del self._announced[ticket_id]
+
+    async def _requeue_absent_agents(self) -> None:
+        for agent in await self._queue.busy_agents():
+            if await self._agents.is_online(agent):
+                continue
+            for ticket in await self._queue.claimed_by(agent):
+                if await self._queue.requeue(ticket, agent):
+                    packet = await self._queue.packet(ticket.id)
+                    notice = self._texts.get("agent_left", str(packet.get("language") or "zh"))
+                    await self._store.append(
+                        ChatMessage(ticket.conversation_id, Role.SYSTEM, notice, time.time())
+                    )

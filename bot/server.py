@@ -144,6 +144,9 @@ async def _watch_queue_forever(services: Services) -> None:
     settings = services.settings
     watcher = QueueWatcher(
         services.queue,
+        services.agents,
+        services.store,
+        services.texts,
         services.redis,
         Keys(settings.redis_prefix),
         QueuePolicy(

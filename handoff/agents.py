@@ -96,6 +96,13 @@ class AgentDirectory:
             return None
         return _agent(record)
 
+    async def mark_online(self, name: str, seconds: int) -> None:
+        """The agent's console is connected; they count as gone ``seconds`` after the last mark."""
+        await self._redis.set(self._keys.agent_online(name), "1", ex=seconds)
+
+    async def is_online(self, name: str) -> bool:
+        return bool(await self._redis.exists(self._keys.agent_online(name)))
+
     async def open_session(self, agent: Agent) -> Session:
         session = Session(secrets.token_urlsafe(32), agent, secrets.token_urlsafe(24))
         record = {"agent": asdict(agent), "csrf_token": session.csrf_token}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 SESSION_COOKIE = "kefu_agent"
 MAX_REPLY_CHARS = 4000
+PRESENCE_GRACE_SECONDS = 60
+PRESENCE_REFRESH_SECONDS = 15
 
 
 @dataclass(frozen=True)
@@ -209,18 +212,29 @@ async def close(request: web.Request) -> web.Response:
 async def agent_socket(request: web.Request) -> web.StreamResponse:
     if not _same_origin(request):
         raise json_error(403, "cross_origin", "Cross-site websocket refused")
-    if await _session(request) is None:
+    session = await _session(request)
+    if session is None:
         raise json_error(401, "not_logged_in", "请先登录 / Please log in")
+    services = _services(request)
     socket = web.WebSocketResponse(heartbeat=25)
     await socket.prepare(request)
-    hub = _services(request).hub
-    hub.agents.add(socket)
+    services.hub.agents.add(socket)
+    presence = asyncio.create_task(_keep_online(services.agents, session.agent.name))
     try:
         async for _ in socket:
             pass  # agents act through the JSON API; the socket only carries events to them
     finally:
-        hub.agents.discard(socket)
+        services.hub.agents.discard(socket)
+        presence.cancel()
     return socket
+
+
+async def _keep_online(agents: AgentDirectory, name: str) -> None:
+    """While the console is open the agent is online; once it closes they have the grace
+    period (PRESENCE_GRACE_SECONDS) to come back before their tickets are offered to others."""
+    while True:
+        await agents.mark_online(name, PRESENCE_GRACE_SECONDS)
+        await asyncio.sleep(PRESENCE_REFRESH_SECONDS)
 
 
 async def _ticket(request: web.Request) -> Ticket:

@@ -51,6 +51,15 @@ class Keys:
         """Set: the open tickets an agent has claimed."""
         return f"{self.prefix}:agent:{agent}:tickets"
 
+    def agent_online(self, agent: str) -> str:
+        """String with a short TTL, refreshed while the agent's console is connected."""
+        return f"{self.prefix}:agent:{agent}:online"
+
+    @property
+    def busy_agents(self) -> str:
+        """Set: agents who hold at least one open ticket."""
+        return f"{self.prefix}:agents:busy"
+
     @property
     def agents(self) -> str:
         """Hash: agent name -> account JSON (password hash, role, display name)."""

@@ -43,6 +43,8 @@ redis.call('HSET', KEYS[1], 'status', 'claimed', 'agent', ARGV[2], 'claimed_at',
 redis.call('HSET', KEYS[3], 'owner', 'agent')
 redis.call('SADD', KEYS[4], ARGV[1])
 redis.call('EXPIRE', KEYS[4], ARGV[4])
+redis.call('SADD', KEYS[5], ARGV[2])
+redis.call('EXPIRE', KEYS[5], ARGV[4])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 """
@@ -66,7 +68,23 @@ if redis.call('HGET', KEYS[2], 'ticket_id') == ARGV[1] then
   redis.call('HDEL', KEYS[2], 'ticket_id')
 end
 redis.call('SREM', KEYS[3], ARGV[1])
+if redis.call('SCARD', KEYS[3]) == 0 then redis.call('SREM', KEYS[4], ARGV[2]) end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 1
+"""
+
+# The agent went away: the ticket waits again, at its place by priority and arrival.
+_REQUEUE = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' then return 0 end
+if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'queued', 'agent', '', 'claimed_at', '0')
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+if redis.call('HGET', KEYS[3], 'ticket_id') == ARGV[1] then
+  redis.call('HSET', KEYS[3], 'owner', 'queue')
+end
+redis.call('SREM', KEYS[4], ARGV[1])
+if redis.call('SCARD', KEYS[4]) == 0 then redis.call('SREM', KEYS[5], ARGV[2]) end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 """
 
@@ -164,6 +182,7 @@ class TicketQueue:
                 self._keys.queue,
                 self._keys.conversation(ticket.conversation_id),
                 self._keys.agent_tickets(agent),
+                self._keys.busy_agents,
             ],
             [agent, repr(time.time()), str(self._ttl)],
         )
@@ -178,8 +197,29 @@ class TicketQueue:
                 self._keys.ticket(ticket_id),
                 self._keys.conversation(ticket.conversation_id),
                 self._keys.agent_tickets(agent),
+                self._keys.busy_agents,
             ],
             [agent, repr(time.time()), outcome],
+        )
+
+    async def busy_agents(self) -> list[str]:
+        return sorted(await self._redis.smembers(self._keys.busy_agents))
+
+    async def requeue(self, ticket: Ticket, agent: str) -> bool:
+        """Put an absent agent's ticket back in the line (priority, then original arrival)."""
+        score = -ticket.priority * _PRIORITY_WEIGHT + int(ticket.created_at * 1000)
+        return await self._transition(
+            _REQUEUE,
+            ticket.id,
+            Event("ticket_requeued", ticket_id=ticket.id, owner=Owner.QUEUE.value),
+            lambda found: [
+                self._keys.ticket(found.id),
+                self._keys.queue,
+                self._keys.conversation(found.conversation_id),
+                self._keys.agent_tickets(agent),
+                self._keys.busy_agents,
+            ],
+            [agent, str(score)],
         )
 
     async def escalate_overdue(

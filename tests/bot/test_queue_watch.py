@@ -4,8 +4,24 @@ import time
 from redis.asyncio import Redis
 
 from bot.queue_watch import QueuePolicy, QueueWatcher
+from bot.texts import Texts
+from handoff.agents import AgentDirectory
 from handoff.keys import Keys
+from handoff.models import Owner, Role, TicketStatus
 from handoff.queue import TicketQueue
+from handoff.store import ConversationStore
+
+
+def watcher_for(redis: Redis, keys: Keys, policy: QueuePolicy | None = None) -> QueueWatcher:
+    return QueueWatcher(
+        TicketQueue(redis, keys, 600),
+        AgentDirectory(redis, keys),
+        ConversationStore(redis, keys, 600),
+        Texts.load(),
+        redis,
+        keys,
+        policy or QueuePolicy(),
+    )
 
 
 async def open_ticket(queue: TicketQueue, conversation_id: str, priority: int = 1) -> str:
@@ -32,7 +48,7 @@ async def published(pubsub, count: int) -> list[dict]:
 
 async def test_an_unanswered_ticket_goes_to_the_supervisors_first(redis: Redis, keys: Keys):
     queue = TicketQueue(redis, keys, 600)
-    watcher = QueueWatcher(queue, redis, keys, QueuePolicy(first_response_seconds=30))
+    watcher = watcher_for(redis, keys, QueuePolicy(first_response_seconds=30))
     early = await open_ticket(queue, "early")
     later = await open_ticket(queue, "later", priority=2)
     assert [t.id for t in await queue.waiting()] == [later, early]
@@ -50,7 +66,7 @@ async def test_an_unanswered_ticket_goes_to_the_supervisors_first(redis: Redis, 
 
 async def test_waiting_customers_hear_their_place_when_it_changes(redis: Redis, keys: Keys):
     queue = TicketQueue(redis, keys, 600)
-    watcher = QueueWatcher(queue, redis, keys, QueuePolicy(minutes_per_ticket=2.5))
+    watcher = watcher_for(redis, keys, QueuePolicy(minutes_per_ticket=2.5))
     async with redis.pubsub() as pubsub:
         await pubsub.subscribe(keys.events)
         await pubsub.get_message(timeout=1)
@@ -65,9 +81,47 @@ async def test_waiting_customers_hear_their_place_when_it_changes(redis: Redis, 
         ]
         await watcher.tick()  # nothing changed: nothing said
         assert await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.3) is None
+        await AgentDirectory(redis, keys).mark_online("alice", 60)
         await queue.claim(first, "alice")
         await published(pubsub, 1)  # ticket_claimed
         await watcher.tick()
         moved_up = await published(pubsub, 1)
         assert moved_up[0]["conversation_id"] == "c2"
         assert moved_up[0]["message"] == {"position": 1, "wait_minutes": 3}
+
+
+async def test_an_absent_agents_tickets_wait_again_and_the_customer_is_told(
+    redis: Redis, keys: Keys
+):
+    queue, agents = TicketQueue(redis, keys, 600), AgentDirectory(redis, keys)
+    store = ConversationStore(redis, keys, 600)
+    watcher = watcher_for(redis, keys)
+    ticket_id = await open_ticket(queue, "c1")
+    await agents.mark_online("alice", 60)
+    assert await queue.claim(ticket_id, "alice")
+    assert await queue.busy_agents() == ["alice"]
+
+    await watcher.tick()
+    assert (await queue.get(ticket_id)).status is TicketStatus.CLAIMED, "alice is online"
+
+    await redis.delete(keys.agent_online("alice"))  # her grace period ran out
+    await watcher.tick()
+    ticket = await queue.get(ticket_id)
+    assert ticket.status is TicketStatus.QUEUED and ticket.agent == ""
+    assert [t.id for t in await queue.waiting()] == [ticket_id]
+    assert (await store.get("c1")).owner is Owner.QUEUE
+    assert await queue.busy_agents() == []
+    told = await store.transcript("c1")
+    assert told[-1].role is Role.SYSTEM and "重新排队" in told[-1].text
+    assert await queue.claim(ticket_id, "bob"), "another agent can take it"
+
+
+async def test_closing_the_last_ticket_frees_the_agent(redis: Redis, keys: Keys):
+    queue = TicketQueue(redis, keys, 600)
+    first, second = await open_ticket(queue, "c1"), await open_ticket(queue, "c2")
+    await queue.claim(first, "alice")
+    await queue.claim(second, "alice")
+    await queue.close(first, "alice", "resolved")
+    assert await queue.busy_agents() == ["alice"]
+    await queue.close(second, "alice", "resolved")
+    assert await queue.busy_agents() == []
