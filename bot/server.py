@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from bot.settings import Settings
 from bot.state import SERVICES, Metrics, Services
 from bot.texts import Texts
 from bot.webchat import add_webchat
+from faq.canned import standard_answers
 from handoff.agents import AgentDirectory, Session
 from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
 from handoff.keys import Keys
@@ -88,6 +90,7 @@ def _services_ctx(settings: Settings) -> Any:
             hub=hub,
             hooks=_console_hooks(services),
             secure_cookies=settings.kefu_url.startswith("https://"),
+            canned=functools.partial(standard_answers, settings.faq_dir),
         )
         yield
         await hub.close_all()

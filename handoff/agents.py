@@ -78,6 +78,9 @@ class AgentDirectory:
     async def remove(self, name: str) -> bool:
         return bool(await self._redis.hdel(self._keys.agents, name))
 
+    async def exists(self, name: str) -> bool:
+        return bool(await self._redis.hexists(self._keys.agents, name))
+
     async def count(self) -> int:
         return int(await self._redis.hlen(self._keys.agents))
 

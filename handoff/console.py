@@ -7,14 +7,14 @@ import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from aiohttp import web
 
 from handoff.agents import AgentDirectory, Session
 from handoff.live import LiveHub
-from handoff.models import ChatMessage, Role, Ticket, TicketStatus
+from handoff.models import ChatMessage, Note, Role, Ticket, TicketStatus
 from handoff.queue import TicketQueue
 from handoff.store import ConversationStore
 from handoff.webutil import json_error, read_json_object, string_field
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 SESSION_COOKIE = "kefu_agent"
 MAX_REPLY_CHARS = 4000
+TEAMS = ("pre_sale", "after_sale", "complaints", "supervisor")
 PRESENCE_GRACE_SECONDS = 60
 PRESENCE_REFRESH_SECONDS = 15
 
@@ -44,6 +45,7 @@ class ConsoleServices:
     hub: LiveHub
     hooks: ConsoleHooks
     secure_cookies: bool
+    canned: Callable[[str], list[dict[str, str]]]  # blocking: run in a thread
 
 
 CONSOLE = web.AppKey("console", ConsoleServices)
@@ -161,6 +163,7 @@ async def ticket_detail(request: web.Request) -> web.Response:
             "ticket": ticket.to_wire(),
             "packet": await services.queue.packet(ticket.id),
             "transcript": [m.to_wire() for m in transcript],
+            "notes": [asdict(note) for note in await services.queue.notes(ticket.id)],
         }
     )
 
@@ -206,6 +209,52 @@ async def close(request: web.Request) -> web.Response:
     closed = await _ticket(request)
     await services.hooks.on_closed(closed)
     return web.json_response({"ticket": closed.to_wire()})
+
+
+@routes.post("/api/agent/tickets/{ticket_id}/notes")
+async def add_note(request: web.Request) -> web.Response:
+    """An internal note: for colleagues and the next shift, never sent to the customer."""
+    session = await _api_session(request)
+    ticket = await _ticket(request)
+    text = string_field(await read_json_object(request), "text").strip()
+    if not text:
+        raise json_error(422, "empty_note", "备注不能为空 / The note is empty")
+    note = Note(session.agent.display_name, text[:MAX_REPLY_CHARS], time.time())
+    await _services(request).queue.add_note(ticket.id, note)
+    return web.json_response({"note": asdict(note)})
+
+
+@routes.post("/api/agent/tickets/{ticket_id}/transfer")
+async def transfer(request: web.Request) -> web.Response:
+    """To a team (the ticket waits in line for it) or straight to another agent."""
+    session = await _api_session(request)
+    services = _services(request)
+    ticket = await _own_ticket(request, session)
+    body = await read_json_object(request)
+    team, to_agent = str(body.get("team") or ""), str(body.get("agent") or "")
+    if team in TEAMS:
+        moved = await services.queue.requeue(ticket, session.agent.name, team)
+    elif to_agent and to_agent != session.agent.name and await services.agents.exists(to_agent):
+        moved = await services.queue.reassign(ticket, session.agent.name, to_agent)
+    else:
+        raise json_error(400, "bad_target", "请选择团队或其他客服 / Pick a team or another agent")
+    if not moved:
+        raise json_error(409, "not_open", "该会话已结束 / The ticket is no longer open")
+    target = team or to_agent
+    note = Note(
+        session.agent.display_name, f"转交给 {target} / transferred to {target}", time.time()
+    )
+    await services.queue.add_note(ticket.id, note)
+    return web.json_response({"ticket": (await _ticket(request)).to_wire()})
+
+
+@routes.get("/api/agent/canned")
+async def canned_replies(request: web.Request) -> web.Response:
+    """The shop's standard answers matching what the agent typed, to paste into a reply."""
+    await _api_session(request)
+    query = request.query.get("q", "")[:100]
+    found = await asyncio.to_thread(_services(request).canned, query)
+    return web.json_response({"replies": found})
 
 
 @routes.get("/ws/agent")

@@ -38,6 +38,10 @@ class Keys:
         """String: the ticket's context packet as JSON, written once at handoff."""
         return f"{self.prefix}:ticket:{ticket_id}:packet"
 
+    def notes(self, ticket_id: str) -> str:
+        """List: agents' internal notes on a ticket (never shown to the customer)."""
+        return f"{self.prefix}:ticket:{ticket_id}:notes"
+
     @property
     def ticket_sequence(self) -> str:
         return f"{self.prefix}:ticket:seq"

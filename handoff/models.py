@@ -146,6 +146,22 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class Note:
+    """An agent's internal note on a ticket: for colleagues and the next shift, never the customer."""
+
+    agent: str
+    text: str
+    ts: float
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str) -> Note:
+        return cls(**json.loads(data))
+
+
+@dataclass(frozen=True)
 class Event:
     """Published on the events channel for the live pages of every kefu server process."""
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from redis.asyncio import Redis
 
 from handoff.keys import Keys
-from handoff.models import Event, Owner, Ticket, TicketStatus
+from handoff.models import Event, Note, Owner, Ticket, TicketStatus
 
 # Priority dominates the score; arrival time (ms, < 1e13 until the year 2286) breaks ties.
 _PRIORITY_WEIGHT = 10**13
@@ -73,18 +73,33 @@ redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 """
 
-# The agent went away: the ticket waits again, at its place by priority and arrival.
+# The agent went away, or handed the ticket to another team: it waits again, at its place by
+# priority and arrival, for that team (ARGV[4]).
 _REQUEUE = """
 if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' then return 0 end
 if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'queued', 'agent', '', 'claimed_at', '0')
+redis.call('HSET', KEYS[1], 'status', 'queued', 'agent', '', 'claimed_at', '0', 'team', ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 if redis.call('HGET', KEYS[3], 'ticket_id') == ARGV[1] then
   redis.call('HSET', KEYS[3], 'owner', 'queue')
 end
 redis.call('SREM', KEYS[4], ARGV[1])
 if redis.call('SCARD', KEYS[4]) == 0 then redis.call('SREM', KEYS[5], ARGV[2]) end
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
+return 1
+"""
+
+# One agent hands a claimed ticket straight to another (ARGV[3]).
+_REASSIGN = """
+if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' then return 0 end
+if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'agent', ARGV[3])
+redis.call('SREM', KEYS[2], ARGV[1])
+if redis.call('SCARD', KEYS[2]) == 0 then redis.call('SREM', KEYS[4], ARGV[2]) end
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+redis.call('SADD', KEYS[4], ARGV[3])
+redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 """
 
@@ -205,8 +220,9 @@ class TicketQueue:
     async def busy_agents(self) -> list[str]:
         return sorted(await self._redis.smembers(self._keys.busy_agents))
 
-    async def requeue(self, ticket: Ticket, agent: str) -> bool:
-        """Put an absent agent's ticket back in the line (priority, then original arrival)."""
+    async def requeue(self, ticket: Ticket, agent: str, team: str = "") -> bool:
+        """Put an agent's ticket back in the line (priority, then original arrival), for
+        ``team`` when given (a transfer), else for the same team (the agent went away)."""
         score = -ticket.priority * _PRIORITY_WEIGHT + int(ticket.created_at * 1000)
         return await self._transition(
             _REQUEUE,
@@ -219,8 +235,35 @@ class TicketQueue:
                 self._keys.agent_tickets(agent),
                 self._keys.busy_agents,
             ],
-            [agent, str(score)],
+            [agent, str(score), team or ticket.team],
         )
+
+    async def reassign(self, ticket: Ticket, agent: str, to_agent: str) -> bool:
+        """Hand a claimed ticket from ``agent`` straight to ``to_agent``."""
+        return await self._transition(
+            _REASSIGN,
+            ticket.id,
+            Event("ticket_transferred", ticket_id=ticket.id, owner=Owner.AGENT.value),
+            lambda found: [
+                self._keys.ticket(found.id),
+                self._keys.agent_tickets(agent),
+                self._keys.agent_tickets(to_agent),
+                self._keys.busy_agents,
+            ],
+            [agent, to_agent, str(self._ttl)],
+        )
+
+    async def add_note(self, ticket_id: str, note: Note) -> None:
+        key = self._keys.notes(ticket_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, note.to_json())
+            pipe.expire(key, self._ttl)
+            await pipe.execute()
+
+    async def notes(self, ticket_id: str) -> list[Note]:
+        return [
+            Note.from_json(n) for n in await self._redis.lrange(self._keys.notes(ticket_id), 0, -1)
+        ]
 
     async def escalate_overdue(
         self, ticket: Ticket, *, team: str, priority: int, now: float | None = None

@@ -78,6 +78,7 @@
       slots ? `槽位 Slots: ${slots}` : "",
       angers.length ? `情绪 Anger: ${angers.join(" → ")}` : "",
     ].filter(Boolean).join("  ·  ");
+    $("notes").replaceChildren(...data.notes.map((n) => el("li", "", `${n.agent} ${time(n.ts)}：${n.text}`)));
     $("transcript").replaceChildren();
     data.transcript.forEach(addTurn);
     const mine = ticket.status === "claimed" && ticket.agent === me.name;
@@ -116,6 +117,46 @@
     } catch (error) { alert(error.message); }
     await open(selected.ticket.id);
     await refresh();
+  });
+
+  $("note-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("note").value.trim();
+    if (!text) return;
+    try {
+      await api(`/api/agent/tickets/${encodeURIComponent(selected.ticket.id)}/notes`, {
+        method: "POST", body: JSON.stringify({ text }),
+      });
+      $("note").value = "";
+      await open(selected.ticket.id);
+    } catch (error) { alert(error.message); }
+  });
+
+  $("transfer").addEventListener("click", async () => {
+    const team = $("transfer-team").value;
+    const agentName = $("transfer-agent").value.trim();
+    try {
+      await api(`/api/agent/tickets/${encodeURIComponent(selected.ticket.id)}/transfer`, {
+        method: "POST", body: JSON.stringify(team ? { team } : { agent: agentName }),
+      });
+    } catch (error) { alert(error.message); }
+    await open(selected.ticket.id);
+    await refresh();
+  });
+
+  let cannedTimer = null;
+  $("canned-q").addEventListener("input", () => {
+    clearTimeout(cannedTimer);
+    cannedTimer = setTimeout(async () => {
+      const data = await api(`/api/agent/canned?${new URLSearchParams({ q: $("canned-q").value })}`);
+      const language = (selected && selected.packet.language) || "zh";
+      $("canned").replaceChildren(...data.replies.map((reply) => {
+        const item = el("li", "", reply.question);
+        item.title = reply[language] || reply.zh;
+        item.addEventListener("click", () => { $("reply").value = reply[language] || reply.zh; });
+        return item;
+      }));
+    }, 250);
   });
 
   $("logout").addEventListener("click", async () => {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -77,11 +78,18 @@ async def test_customer_and_agent_in_the_browser(
 
     await agent.click("#claim")
     await expect(customer.locator("li.msg.system").last).to_contain_text("已接入", timeout=WAIT_MS)
+    await agent.fill("#note", "客户着急，优先处理")
+    await agent.click("#note-form button[type=submit]")
+    await expect(agent.locator("#notes")).to_contain_text("客户着急", timeout=WAIT_MS)
+    await agent.fill("#canned-q", "发票")
+    await agent.locator("#canned li").first.click()
+    await expect(agent.locator("#reply")).to_have_value(re.compile("发票"), timeout=WAIT_MS)
     await agent.fill("#reply", "亲，我是客服小王，马上为您处理")
     await agent.click("#reply-form button[type=submit]")
     await expect(customer.locator("li.msg.agent .bubble")).to_have_text(
         "亲，我是客服小王，马上为您处理", timeout=WAIT_MS
     )
+    await expect(customer.locator("#messages")).not_to_contain_text("客户着急")
     await customer.screenshot(path=str(tmp_path / "customer.png"))
     await agent.screenshot(path=str(tmp_path / "agent.png"))
 

@@ -1,11 +1,14 @@
 """The agent console against a real Redis: login, CSRF, claim, reply, close."""
 
+import functools
 import time
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
+from faq.canned import standard_answers
 from handoff.agents import AgentDirectory, Session
 from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
 from handoff.keys import Keys
@@ -15,6 +18,7 @@ from handoff.queue import TicketQueue
 from handoff.store import ConversationStore
 
 PASSWORD = "correct horse battery"
+KB_DIR = Path(__file__).resolve().parents[2] / "faq" / "kb"
 
 
 @pytest.fixture
@@ -33,7 +37,13 @@ async def console(aiohttp_client, redis: Redis, keys: Keys):
     await agents.add("bob", PASSWORD)
     app = web.Application()
     app[CONSOLE] = ConsoleServices(
-        agents, queue, store, LiveHub(), ConsoleHooks(on_claimed, on_closed), secure_cookies=False
+        agents,
+        queue,
+        store,
+        LiveHub(),
+        ConsoleHooks(on_claimed, on_closed),
+        secure_cookies=False,
+        canned=functools.partial(standard_answers, KB_DIR),
     )
     add_console(app)
     client = await aiohttp_client(app)
@@ -151,3 +161,47 @@ async def test_another_agent_cannot_take_or_answer_a_claimed_ticket(console):
 
 async def test_agent_websocket_refuses_strangers(console):
     assert (await console.get("/ws/agent")).status == 401
+
+
+async def test_notes_stay_internal_and_transfers_are_recorded(console):
+    headers = {"X-CSRF-Token": await log_in(console)}
+    ticket_id = await waiting_ticket(console)
+    await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=headers)
+    note = await console.post(
+        f"/api/agent/tickets/{ticket_id}/notes", json={"text": "客户已提供照片"}, headers=headers
+    )
+    assert note.status == 200
+    assert all("照片" not in m.text for m in await console.store.transcript("conv-1"))
+
+    bad = await console.post(
+        f"/api/agent/tickets/{ticket_id}/transfer", json={"team": "nobody"}, headers=headers
+    )
+    assert bad.status == 400
+    moved = await console.post(
+        f"/api/agent/tickets/{ticket_id}/transfer", json={"team": "complaints"}, headers=headers
+    )
+    ticket = (await moved.json())["ticket"]
+    assert ticket["status"] == "queued" and ticket["team"] == "complaints"
+    detail = await (await console.get(f"/api/agent/tickets/{ticket_id}")).json()
+    assert [n["text"] for n in detail["notes"]] == [
+        "客户已提供照片",
+        "转交给 complaints / transferred to complaints",
+    ]
+
+
+async def test_a_ticket_can_go_straight_to_another_agent(console):
+    headers = {"X-CSRF-Token": await log_in(console)}
+    ticket_id = await waiting_ticket(console)
+    await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=headers)
+    moved = await console.post(
+        f"/api/agent/tickets/{ticket_id}/transfer", json={"agent": "bob"}, headers=headers
+    )
+    assert (await moved.json())["ticket"]["agent"] == "bob"
+    assert [t.id for t in await console.queue.claimed_by("bob")] == [ticket_id]
+    assert await console.queue.claimed_by("alice") == []
+
+
+async def test_canned_replies_come_from_the_knowledge_base(console):
+    await log_in(console)
+    found = await (await console.get("/api/agent/canned", params={"q": "发票"})).json()
+    assert found["replies"][0]["id"] == "invoice" and "发票" in found["replies"][0]["zh"]
