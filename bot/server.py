@@ -32,6 +32,7 @@ from handoff.queue import TicketQueue
 from handoff.sentiment import EmotionModel
 from handoff.signals import load_rules
 from handoff.store import ConversationStore
+from handoff.supervision import Supervision
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ def _services_ctx(settings: Settings) -> Any:
             hooks=_console_hooks(services),
             secure_cookies=settings.kefu_url.startswith("https://"),
             canned=functools.partial(standard_answers, settings.faq_dir),
+            supervision=Supervision(redis, keys, queue, ttl),
         )
         yield
         await hub.close_all()

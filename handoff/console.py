@@ -12,11 +12,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from handoff.agents import AgentDirectory, Session
+from handoff.agents import AgentDirectory, AgentRole, Session
 from handoff.live import LiveHub
 from handoff.models import ChatMessage, Note, Role, Ticket, TicketStatus
 from handoff.queue import TicketQueue
 from handoff.store import ConversationStore
+from handoff.supervision import Supervision
 from handoff.webutil import json_error, read_json_object, string_field
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class ConsoleServices:
     hooks: ConsoleHooks
     secure_cookies: bool
     canned: Callable[[str], list[dict[str, str]]]  # blocking: run in a thread
+    supervision: Supervision
 
 
 CONSOLE = web.AppKey("console", ConsoleServices)
@@ -74,6 +76,13 @@ async def _api_session(request: web.Request) -> Session:
         token = request.headers.get("X-CSRF-Token", "")
         if not hmac.compare_digest(token, session.csrf_token):
             raise json_error(403, "csrf", "请求已失效，请刷新页面 / Stale request, reload the page")
+    return session
+
+
+async def _supervisor_session(request: web.Request) -> Session:
+    session = await _api_session(request)
+    if session.agent.role is not AgentRole.SUPERVISOR:
+        raise json_error(403, "supervisors_only", "仅主管可见 / Supervisors only")
     return session
 
 
@@ -255,6 +264,43 @@ async def canned_replies(request: web.Request) -> web.Response:
     query = request.query.get("q", "")[:100]
     found = await asyncio.to_thread(_services(request).canned, query)
     return web.json_response({"replies": found})
+
+
+@routes.get("/api/agent/supervisor/complaints")
+async def supervisor_complaints(request: web.Request) -> web.Response:
+    await _supervisor_session(request)
+    return web.json_response({"complaints": await _services(request).supervision.complaints()})
+
+
+@routes.get("/api/agent/supervisor/report")
+async def supervisor_report(request: web.Request) -> web.Response:
+    """The duty report since ``hours`` ago (default: a 12-hour shift)."""
+    await _supervisor_session(request)
+    try:
+        hours = min(max(float(request.query.get("hours", "12")), 0.1), 24 * 30)
+    except ValueError:
+        raise json_error(400, "bad_hours", "hours 应为数字 / 'hours' must be a number") from None
+    since = time.time() - hours * 3600
+    return web.json_response(await _services(request).supervision.duty_report(since))
+
+
+@routes.get("/api/agent/handover")
+async def handover_notes(request: web.Request) -> web.Response:
+    await _api_session(request)
+    notes = await _services(request).supervision.handover_notes()
+    return web.json_response({"notes": [asdict(note) for note in notes]})
+
+
+@routes.post("/api/agent/handover")
+async def add_handover_note(request: web.Request) -> web.Response:
+    """What the next shift must know: open issues, promises made, suggestions."""
+    session = await _api_session(request)
+    text = string_field(await read_json_object(request), "text").strip()
+    if not text:
+        raise json_error(422, "empty_note", "交接内容不能为空 / The note is empty")
+    note = Note(session.agent.display_name, text[:MAX_REPLY_CHARS], time.time())
+    await _services(request).supervision.add_handover(note)
+    return web.json_response({"note": asdict(note)})
 
 
 @routes.get("/ws/agent")

@@ -43,6 +43,16 @@ class Keys:
         return f"{self.prefix}:ticket:{ticket_id}:notes"
 
     @property
+    def all_tickets(self) -> str:
+        """Sorted set: every ticket by opening time, for complaints and duty reports."""
+        return f"{self.prefix}:tickets"
+
+    @property
+    def handover(self) -> str:
+        """List: shift handover notes, newest last."""
+        return f"{self.prefix}:handover"
+
+    @property
     def ticket_sequence(self) -> str:
         return f"{self.prefix}:ticket:seq"
 

@@ -32,6 +32,8 @@ redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('HSET', KEYS[1], 'owner', 'queue', 'ticket_id', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[5], ARGV[9], ARGV[1])
+redis.call('EXPIRE', KEYS[5], ARGV[5])
 redis.call('PUBLISH', ARGV[7], ARGV[8])
 return {ARGV[1], redis.call('ZRANK', KEYS[2], ARGV[1]), 1}
 """
@@ -150,11 +152,12 @@ class TicketQueue:
         event = Event("ticket_opened", conversation_id=conversation_id, ticket_id=ticket.id)
         ticket_id, rank, created = await self._redis.eval(
             _OPEN,
-            4,
+            5,
             self._keys.conversation(conversation_id),
             self._keys.queue,
             self._keys.ticket(ticket.id),
             self._keys.packet(ticket.id),
+            self._keys.all_tickets,
             ticket.id,
             str(-priority * _PRIORITY_WEIGHT + int(now * 1000)),
             json.dumps(fields, ensure_ascii=False),
@@ -163,6 +166,7 @@ class TicketQueue:
             self._keys.ticket(""),
             self._keys.events,
             event.to_json(),
+            repr(now),
         )
         return QueuePlace(str(ticket_id), int(rank) + 1, bool(created))
 
@@ -216,6 +220,11 @@ class TicketQueue:
             ],
             [agent, repr(time.time()), outcome],
         )
+
+    async def since(self, start: float) -> list[Ticket]:
+        """Every ticket opened since ``start``, oldest first (for the supervisors' views)."""
+        ticket_ids = await self._redis.zrangebyscore(self._keys.all_tickets, start, "+inf")
+        return await self._tickets(ticket_ids)
 
     async def busy_agents(self) -> list[str]:
         return sorted(await self._redis.smembers(self._keys.busy_agents))

@@ -62,6 +62,7 @@
     shown.clear();
     const { ticket, packet } = data;
     $("empty").hidden = true;
+    $("duty").hidden = true;
     $("detail").hidden = false;
     $("ticket-title").textContent = `${ticket.id}`;
     $("ticket-status").textContent = ticket.status;
@@ -157,6 +158,50 @@
         return item;
       }));
     }, 250);
+  });
+
+  function due(at, late) {
+    const cell = el("td", late ? "late" : "", new Date(at * 1000).toLocaleString());
+    if (late) cell.textContent += " 已超时 late";
+    return cell;
+  }
+
+  async function showDuty() {
+    $("detail").hidden = true;
+    $("empty").hidden = true;
+    $("duty").hidden = false;
+    const handover = await api("/api/agent/handover");
+    $("handover").replaceChildren(...handover.notes.slice().reverse()
+      .map((n) => el("li", "", `${n.agent} ${new Date(n.ts * 1000).toLocaleString()}：${n.text}`)));
+    if (me.role !== "supervisor") return;
+    $("supervisor").hidden = false;
+    const found = await api("/api/agent/supervisor/complaints");
+    $("complaints").replaceChildren(...found.complaints.map((c) => {
+      const row = el("tr");
+      row.appendChild(el("td", "", `${c.ticket.id} ${c.ticket.summary.slice(0, 40)}`));
+      row.appendChild(el("td", "", c.ticket.reasons.join(", ")));
+      row.appendChild(el("td", "", c.ticket.status));
+      row.appendChild(due(c.first_feedback_due, c.first_feedback_late));
+      row.appendChild(due(c.resolution_due, c.resolution_late));
+      return row;
+    }));
+    const report = await api("/api/agent/supervisor/report?hours=12");
+    const byAgent = Object.entries(report.handled_by_agent).map(([a, n]) => `${a}: ${n}`).join(", ");
+    $("report-counts").textContent =
+      `新会话 opened ${report.opened} · 已处理 handled ${report.handled} (${byAgent || "-"}) · 未解决 unresolved ${report.unresolved.length}`;
+    $("report-suggestions").replaceChildren(...report.suggestions.map((t) => el("li", "", t)));
+  }
+
+  $("show-duty").addEventListener("click", showDuty);
+  $("handover-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("handover-text").value.trim();
+    if (!text) return;
+    try {
+      await api("/api/agent/handover", { method: "POST", body: JSON.stringify({ text }) });
+      $("handover-text").value = "";
+      await showDuty();
+    } catch (error) { alert(error.message); }
   });
 
   $("logout").addEventListener("click", async () => {

@@ -9,13 +9,14 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from faq.canned import standard_answers
-from handoff.agents import AgentDirectory, Session
+from handoff.agents import AgentDirectory, AgentRole, Session
 from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
 from handoff.keys import Keys
 from handoff.live import LiveHub
 from handoff.models import ChatMessage, Owner, Role, Ticket
 from handoff.queue import TicketQueue
 from handoff.store import ConversationStore
+from handoff.supervision import Supervision
 
 PASSWORD = "correct horse battery"
 KB_DIR = Path(__file__).resolve().parents[2] / "faq" / "kb"
@@ -35,6 +36,7 @@ async def console(aiohttp_client, redis: Redis, keys: Keys):
     agents = AgentDirectory(redis, keys)
     await agents.add("alice", PASSWORD, display_name="小爱")
     await agents.add("bob", PASSWORD)
+    await agents.add("sue", PASSWORD, AgentRole.SUPERVISOR)
     app = web.Application()
     app[CONSOLE] = ConsoleServices(
         agents,
@@ -44,6 +46,7 @@ async def console(aiohttp_client, redis: Redis, keys: Keys):
         ConsoleHooks(on_claimed, on_closed),
         secure_cookies=False,
         canned=functools.partial(standard_answers, KB_DIR),
+        supervision=Supervision(redis, keys, queue, 600),
     )
     add_console(app)
     client = await aiohttp_client(app)
@@ -205,3 +208,38 @@ async def test_canned_replies_come_from_the_knowledge_base(console):
     await log_in(console)
     found = await (await console.get("/api/agent/canned", params={"q": "发票"})).json()
     assert found["replies"][0]["id"] == "invoice" and "发票" in found["replies"][0]["zh"]
+
+
+async def test_supervisors_see_complaints_and_the_duty_report(console):
+    crisis = await console.queue.open(
+        "conv-9",
+        "web",
+        priority=3,
+        team="supervisor",
+        reasons=("crisis_keyword",),
+        summary="客户要打12315",
+        packet={},
+    )
+    await waiting_ticket(console)
+    alice = {"X-CSRF-Token": await log_in(console, "alice")}
+    assert (await console.get("/api/agent/supervisor/report")).status == 403, "agents cannot"
+    handover = await console.post(
+        "/api/agent/handover", json={"text": "T1 客户等退款，明早跟进"}, headers=alice
+    )
+    assert handover.status == 200
+
+    console.session.cookie_jar.clear()
+    await log_in(console, "sue")
+    found = await (await console.get("/api/agent/supervisor/complaints")).json()
+    complaint = found["complaints"][0]
+    assert [c["ticket"]["id"] for c in found["complaints"]] == [crisis.ticket_id]
+    created = complaint["ticket"]["created_at"]
+    assert complaint["first_feedback_due"] == created + 24 * 3600
+    assert complaint["resolution_due"] == created + 72 * 3600
+    assert not complaint["first_feedback_late"]
+
+    report = await (await console.get("/api/agent/supervisor/report", params={"hours": "1"})).json()
+    assert report["opened"] == 2 and report["handled"] == 0 and len(report["unresolved"]) == 2
+    assert "T1 客户等退款，明早跟进" in report["suggestions"]
+    notes = await (await console.get("/api/agent/handover")).json()
+    assert notes["notes"][0]["agent"] == "小爱"
