@@ -1,4 +1,5 @@
-"""python -m bot.bench: start the whole system and print start-up time, reply latency and memory.
+"""python -m bot.bench: start the whole system and print start-up time, reply latency, handoff
+latency (customer message to the ticket on an agent's screen) and memory.
 
 Starts ``python -m bot run`` on free ports with an embedded Redis in a scratch directory, so it
 never touches a running instance; stops it at the end.
@@ -40,6 +41,37 @@ async def _measure(url: str, messages: int) -> tuple[float, list[float]]:
     return latencies[0], latencies[1:]
 
 
+async def _handoff_latencies(url: str, password: str, handoffs: int) -> list[float]:
+    """From a customer's 转人工 being sent to the ticket arriving on a logged-in console's socket."""
+    jar = aiohttp.CookieJar(unsafe=True)  # keep the session cookie for 127.0.0.1
+    async with aiohttp.ClientSession() as http, aiohttp.ClientSession(cookie_jar=jar) as agent:
+        await agent.post(f"{url}/agent/login", data={"username": "demo", "password": password})
+        console = await agent.ws_connect(f"{url}/ws/agent")
+        latencies = []
+        for _ in range(handoffs):
+            async with http.post(f"{url}/api/chat/session") as response:
+                conversation = await response.json()
+            body = {**conversation, "text": "转人工"}
+            started = time.perf_counter()
+            async with http.post(f"{url}/api/chat/messages", json=body):
+                pass
+            while True:
+                frame = await console.receive_json(timeout=30)
+                if (
+                    frame["type"] == "ticket_opened"
+                    and frame["conversation_id"] == conversation["conversation_id"]
+                ):
+                    break
+            latencies.append((time.perf_counter() - started) * 1000)
+        await console.close()
+    return latencies
+
+
+def _summary(values: list[float]) -> str:
+    p95 = statistics.quantiles(values, n=20)[18]
+    return f"median {statistics.median(values):.1f} ms, p95 {p95:.1f} ms ({len(values)} samples)"
+
+
 def _rss_by_part(runner: psutil.Process) -> dict[str, float]:
     names = {
         "redis-server": "redis",
@@ -62,19 +94,19 @@ def _rss_by_part(runner: psutil.Process) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__)
     parser.add_argument("--messages", type=int, default=200, help="messages to time (default 200)")
+    parser.add_argument("--handoffs", type=int, default=50, help="handoffs to time (default 50)")
     args = parser.parse_args(argv)
     system = launch(Path(tempfile.mkdtemp(prefix="kefu-bench-")))
     try:
         healthy = system.wait_until_up(timeout=300)
         first, rest = asyncio.run(_measure(system.url, args.messages))
+        password = (system.var_dir / "demo-agent-password").read_text().strip()
+        handoffs = asyncio.run(_handoff_latencies(system.url, password, args.handoffs))
         rss = _rss_by_part(psutil.Process(system.process.pid))
-        quantiles = statistics.quantiles(rest, n=20)
         print(f"start to all parts healthy : {healthy:6.1f} s")
         print(f"start to first reply       : {healthy + first / 1000:6.1f} s")
-        print(
-            f"reply latency over HTTP    : median {statistics.median(rest):.1f} ms, "
-            f"p95 {quantiles[18]:.1f} ms ({len(rest)} messages through Rasa and actions)"
-        )
+        print(f"reply latency over HTTP    : {_summary(rest)}")
+        print(f"handoff to agent's screen  : {_summary(handoffs)}")
         for name, megabytes in rss.items():
             print(f"RSS {name:<23}: {megabytes:6.0f} MiB")
     finally:
