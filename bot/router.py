@@ -6,10 +6,13 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
+from bot.availability import ServiceHours, callback_promise
 from bot.rasa_client import BotReply, RasaClient, RasaUnavailable
 from bot.texts import Texts
+from handoff.agents import AgentDirectory
 from handoff.models import ChatMessage, Owner, Role
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
@@ -49,6 +52,8 @@ class Router:
         rules: tuple[Rule, ...],
         texts: Texts,
         emotion: EmotionModel,
+        agents: AgentDirectory,
+        hours: ServiceHours,
     ) -> None:
         self._store = store
         self._queue = queue
@@ -56,6 +61,8 @@ class Router:
         self._rules = rules
         self._texts = texts
         self._emotion = emotion
+        self._agents = agents
+        self._hours = hours
 
     async def customer_message(
         self, conversation_id: str, channel: str, text: str
@@ -127,7 +134,28 @@ class Router:
         said = [await self._say(conversation_id, Role.BOT, r.text, r) for r in replies]
         if signals.escalation and (await self._store.get(conversation_id)).owner is Owner.BOT:
             said += await self._escalate(conversation_id, held.channel, signals)
+        conversation = await self._store.get(conversation_id)
+        if conversation.owner is Owner.QUEUE and conversation.ticket_id:
+            said += await self._promise_callback(conversation.ticket_id, signals.language)
         return said
+
+    async def _promise_callback(self, ticket_id: str, language: str) -> list[ChatMessage]:
+        """Nobody can answer now: register a callback time on the ticket and tell the customer."""
+        ticket = await self._queue.get(ticket_id)
+        if ticket is None or ticket.callback_by:
+            return []
+        now = datetime.now()
+        promise = callback_promise(now, self._hours, await self._agents.online_count())
+        if promise is None:
+            return []
+        await self._queue.promise_callback(ticket_id, promise.timestamp())
+        when = (
+            promise.strftime("%H:%M")
+            if promise.date() == now.date()
+            else promise.strftime("%m-%d %H:%M")
+        )
+        notice = self._texts.get("callback_promised", language, when=when)
+        return [await self._say(ticket.conversation_id, Role.SYSTEM, notice)]
 
     async def _escalate(
         self, conversation_id: str, channel: str, signals: Signals

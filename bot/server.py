@@ -15,6 +15,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.availability import ServiceHours
 from bot.queue_watch import QueuePolicy, QueueWatcher
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.router import Router
@@ -23,6 +24,7 @@ from bot.state import SERVICES, Metrics, Services
 from bot.texts import Texts
 from bot.webchat import add_webchat
 from faq.canned import standard_answers
+from faq.knowledge import load_policy
 from handoff.agents import AgentDirectory, Session
 from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
 from handoff.keys import Keys
@@ -65,10 +67,12 @@ def _services_ctx(settings: Settings) -> Any:
         store = ConversationStore(redis, keys, ttl)
         queue = TicketQueue(redis, keys, ttl)
         rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout)
-        texts, rules, emotion = await asyncio.to_thread(
-            lambda: (Texts.load(), load_rules(), EmotionModel.load())
+        texts, rules, emotion, policy = await asyncio.to_thread(
+            lambda: (Texts.load(), load_rules(), EmotionModel.load(), load_policy(settings.faq_dir))
         )
-        router = Router(store, queue, rasa, rules, texts, emotion)
+        agents = AgentDirectory(redis, keys)
+        hours = ServiceHours.parse(policy.get("service_hours", "00:00-23:59"))
+        router = Router(store, queue, rasa, rules, texts, emotion, agents, hours)
         hub = LiveHub()
         services = Services(
             settings=settings,
@@ -76,7 +80,7 @@ def _services_ctx(settings: Settings) -> Any:
             http=http,
             store=store,
             queue=queue,
-            agents=AgentDirectory(redis, keys),
+            agents=agents,
             rasa=rasa,
             router=router,
             hub=hub,

@@ -51,6 +51,12 @@ class _LineLoader(yaml.SafeLoader):
         return mapping
 
 
+def load_policy(directory: Path) -> dict[str, str]:
+    """The shop's policy values alone (service hours, dispatch hours...), for other parts."""
+    raw = yaml.safe_load((directory / POLICY_FILE).read_text(encoding="utf-8")) or {}
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
 def load(directory: Path) -> KnowledgeBase:
     """The validated knowledge base, or KnowledgeBaseError listing every problem."""
     problems: list[str] = []

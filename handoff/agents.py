@@ -103,6 +103,10 @@ class AgentDirectory:
         """The agent's console is connected; they count as gone ``seconds`` after the last mark."""
         await self._redis.set(self._keys.agent_online(name), "1", ex=seconds)
 
+    async def online_count(self) -> int:
+        found = self._redis.scan_iter(match=self._keys.agent_online("*"), count=200)
+        return len([key async for key in found])
+
     async def is_online(self, name: str) -> bool:
         return bool(await self._redis.exists(self._keys.agent_online(name)))
 

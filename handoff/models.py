@@ -100,6 +100,7 @@ class Ticket:
     closed_at: float = 0.0
     outcome: str = ""
     overdue_at: float = 0.0  # when it waited past the first-response target and went up
+    callback_by: float = 0.0  # promised to call the customer back by then (no agent could answer)
 
     def to_hash(self) -> dict[str, str]:
         return {
@@ -117,6 +118,7 @@ class Ticket:
             "closed_at": repr(self.closed_at),
             "outcome": self.outcome,
             "overdue_at": repr(self.overdue_at),
+            "callback_by": repr(self.callback_by),
         }
 
     @classmethod
@@ -136,6 +138,7 @@ class Ticket:
             closed_at=float(record.get("closed_at", "0")),
             outcome=record.get("outcome", ""),
             overdue_at=float(record.get("overdue_at", "0")),
+            callback_by=float(record.get("callback_by", "0")),
         )
 
     def to_wire(self) -> dict[str, Any]:

@@ -226,6 +226,9 @@ class TicketQueue:
         ticket_ids = await self._redis.zrangebyscore(self._keys.all_tickets, start, "+inf")
         return await self._tickets(ticket_ids)
 
+    async def promise_callback(self, ticket_id: str, at: float) -> None:
+        await self._redis.hset(self._keys.ticket(ticket_id), "callback_by", repr(at))
+
     async def busy_agents(self) -> list[str]:
         return sorted(await self._redis.smembers(self._keys.busy_agents))
 
