@@ -225,10 +225,7 @@ async def add_note(request: web.Request) -> web.Response:
     """An internal note: for colleagues and the next shift, never sent to the customer."""
     session = await _api_session(request)
     ticket = await _ticket(request)
-    text = string_field(await read_json_object(request), "text").strip()
-    if not text:
-        raise json_error(422, "empty_note", "备注不能为空 / The note is empty")
-    note = Note(session.agent.display_name, text[:MAX_REPLY_CHARS], time.time())
+    note = await _note_from(request, session)
     await _services(request).queue.add_note(ticket.id, note)
     return web.json_response({"note": asdict(note)})
 
@@ -295,10 +292,7 @@ async def handover_notes(request: web.Request) -> web.Response:
 async def add_handover_note(request: web.Request) -> web.Response:
     """What the next shift must know: open issues, promises made, suggestions."""
     session = await _api_session(request)
-    text = string_field(await read_json_object(request), "text").strip()
-    if not text:
-        raise json_error(422, "empty_note", "交接内容不能为空 / The note is empty")
-    note = Note(session.agent.display_name, text[:MAX_REPLY_CHARS], time.time())
+    note = await _note_from(request, session)
     await _services(request).supervision.add_handover(note)
     return web.json_response({"note": asdict(note)})
 
@@ -330,6 +324,14 @@ async def _keep_online(agents: AgentDirectory, name: str) -> None:
     while True:
         await agents.mark_online(name, PRESENCE_GRACE_SECONDS)
         await asyncio.sleep(PRESENCE_REFRESH_SECONDS)
+
+
+async def _note_from(request: web.Request, session: Session) -> Note:
+    """A note (internal or for the next shift) from the body's ``text``, signed by the agent."""
+    text = string_field(await read_json_object(request), "text").strip()
+    if not text:
+        raise json_error(422, "empty_note", "内容不能为空 / The note is empty")
+    return Note(session.agent.display_name, text[:MAX_REPLY_CHARS], time.time())
 
 
 async def _ticket(request: web.Request) -> Ticket:
