@@ -73,7 +73,7 @@ async def test_claim_then_close_gives_the_conversation_back_to_the_bot(redis: Re
 
 async def test_simultaneous_claims_have_exactly_one_winner(redis: Redis, keys: Keys):
     queue = TicketQueue(redis, keys, TTL)
-    for trial in range(30):
+    for trial in range(100):
         place = await open_ticket(queue, f"conv-{trial}")
         results = await asyncio.gather(
             *(queue.claim(place.ticket_id, f"agent{n}") for n in range(5))
