@@ -101,6 +101,7 @@ class Ticket:
     outcome: str = ""
     overdue_at: float = 0.0  # when it waited past the first-response target and went up
     callback_by: float = 0.0  # promised to call the customer back by then (no agent could answer)
+    satisfaction: int = 0  # the customer's 1-5 rating after the agent closed it; 0: not rated
 
     def to_hash(self) -> dict[str, str]:
         return {
@@ -119,6 +120,7 @@ class Ticket:
             "outcome": self.outcome,
             "overdue_at": repr(self.overdue_at),
             "callback_by": repr(self.callback_by),
+            "satisfaction": str(self.satisfaction),
         }
 
     @classmethod
@@ -139,6 +141,7 @@ class Ticket:
             outcome=record.get("outcome", ""),
             overdue_at=float(record.get("overdue_at", "0")),
             callback_by=float(record.get("callback_by", "0")),
+            satisfaction=int(record.get("satisfaction", "0")),
         )
 
     def to_wire(self) -> dict[str, Any]:

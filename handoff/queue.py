@@ -66,7 +66,7 @@ if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' then return 0 end
 if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'closed', 'closed_at', ARGV[3], 'outcome', ARGV[4])
 if redis.call('HGET', KEYS[2], 'ticket_id') == ARGV[1] then
-  redis.call('HSET', KEYS[2], 'owner', 'bot')
+  redis.call('HSET', KEYS[2], 'owner', 'bot', 'last_ticket_id', ARGV[1])
   redis.call('HDEL', KEYS[2], 'ticket_id')
 end
 redis.call('SREM', KEYS[3], ARGV[1])
@@ -225,6 +225,17 @@ class TicketQueue:
         """Every ticket opened since ``start``, oldest first (for the supervisors' views)."""
         ticket_ids = await self._redis.zrangebyscore(self._keys.all_tickets, start, "+inf")
         return await self._tickets(ticket_ids)
+
+    async def rate(self, conversation_id: str, rating: int) -> str:
+        """The customer's 1-5 satisfaction with the conversation's last closed ticket; returns the
+        ticket id, or "" when there is none to rate."""
+        ticket_id = await self._redis.hget(
+            self._keys.conversation(conversation_id), "last_ticket_id"
+        )
+        if not ticket_id:
+            return ""
+        await self._redis.hset(self._keys.ticket(ticket_id), "satisfaction", str(rating))
+        return str(ticket_id)
 
     async def promise_callback(self, ticket_id: str, at: float) -> None:
         await self._redis.hset(self._keys.ticket(ticket_id), "callback_by", repr(at))

@@ -68,8 +68,14 @@ def duty_report(tickets: list[Ticket], handover: list[Note], since: float) -> di
     if reasons:
         top, count = reasons.most_common(1)[0]
         suggestions.append(f"最常见的转人工原因 / most common reason: {top} ({count})")
+    ratings = [t.satisfaction for t in closed if t.satisfaction]
     return {
         "since": since,
+        "satisfaction": round(sum(ratings) / len(ratings), 2) if ratings else None,
+        "satisfied_share": round(sum(r >= 4 for r in ratings) / len(ratings), 3)
+        if ratings
+        else None,
+        "ratings": len(ratings),
         "opened": len(tickets),
         "handled": len(closed),
         "handled_by_agent": dict(Counter(t.agent for t in closed)),
