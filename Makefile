@@ -12,7 +12,7 @@ MODEL := models/kefu.tar.gz
 RASA_SOURCES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup run test test-rasa test-py lint format clean bench
+.PHONY: help setup run test test-rasa test-py lint format clean bench bench-nlu
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -51,7 +51,7 @@ test: test-rasa test-py ## every test: Rasa data and conversation tests, then py
 
 test-rasa: $(MODEL) ## rasa data validate, conversation tests, NLU test set
 	$(RASA) data validate --fail-on-warnings
-	$(RASA) test core --stories tests/test_stories.yml -m $(MODEL) --fail-on-prediction-errors --out results/core
+	$(RASA) test core --stories tests/stories -m $(MODEL) --fail-on-prediction-errors --out results/core
 	$(RASA) test nlu --nlu tests/nlu -m $(MODEL) --out results/nlu
 
 test-py: ## pytest: unit, end-to-end (real processes) and browser tests
@@ -71,3 +71,6 @@ clean: ## remove results and the trained model (keeps the environments and var/)
 
 bench: $(MODEL) ## start the system on free ports; print start-up time, reply latency and RSS per process
 	$(PY) -m bot.bench
+
+bench-nlu: $(MODEL) ## NLU test-set scores (all and hard slice) and /model/parse latency
+	$(PY) -m bot.nlu_bench

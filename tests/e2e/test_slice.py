@@ -257,9 +257,6 @@ async def test_an_angry_customer_reaches_the_complaints_team_with_the_signals(sy
         await customer.next_message("bot")
         await customer.say("都一个星期了还没发货，你们到底怎么回事，垃圾店铺！")
         conversation_id = customer.conversation["conversation_id"]
-        # No agent has a console open: the customer is promised a callback time.
-        promise = await customer.next_message("system")
-        assert "联系您" in promise["text"]
 
         agent = Agent(agent_http, system.url)
         await agent.log_in(system.agent_password)
