@@ -9,7 +9,7 @@ RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/rasa
 MODEL := models/kefu.tar.gz
-RASA_SOURCES := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+RASA_SOURCES := config.yml $(shell find domain data -name '*.yml' 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: help setup run test test-rasa test-py lint format clean bench bench-nlu
@@ -35,7 +35,7 @@ $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock
 	touch $@
 
 $(MODEL): $(RASA_SOURCES) $(RASA_VENV)/.installed
-	$(RASA) train --fixed-model-name kefu --out models
+	$(RASA) train --domain domain --fixed-model-name kefu --out models
 	touch $@
 
 $(CHROMIUM):
@@ -50,7 +50,7 @@ run: ## bring the whole system up (embedded Redis unless REDIS_URL is set)
 test: test-rasa test-py ## every test: Rasa data and conversation tests, then pytest
 
 test-rasa: $(MODEL) ## rasa data validate, conversation tests, NLU test set
-	$(RASA) data validate --fail-on-warnings
+	$(RASA) data validate --domain domain --fail-on-warnings
 	$(RASA) test core --stories tests/stories -m $(MODEL) --fail-on-prediction-errors --out results/core
 	$(RASA) test nlu --nlu tests/nlu -m $(MODEL) --out results/nlu
 

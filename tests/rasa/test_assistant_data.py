@@ -51,7 +51,15 @@ def _regexes() -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def domain() -> dict[str, Any]:
-    return _load(ROOT / "domain.yml")
+    """The domain files of domain/ merged the way Rasa merges them."""
+    merged: dict[str, Any] = {}
+    for path in sorted((ROOT / "domain").glob("*.yml")):
+        for section, value in _load(path).items():
+            if isinstance(value, list):
+                merged.setdefault(section, []).extend(value)
+            elif isinstance(value, dict):
+                merged.setdefault(section, {}).update(value)
+    return merged
 
 
 @pytest.fixture(scope="module")
