@@ -91,3 +91,19 @@ class Keys:
     def events(self) -> str:
         """Pub/sub channel: conversation and ticket events for the live pages."""
         return f"{self.prefix}:events"
+
+    def verify_failures(self, conversation_id: str, order_id: str) -> str:
+        """Counter with a TTL: wrong phone digits given for an order in this conversation."""
+        return f"{self.prefix}:conv:{conversation_id}:verify:{order_id}:failures"
+
+    def customer_conversation(self, customer_id: str) -> str:
+        """String: the latest conversation of a customer identified by their channel."""
+        return f"{self.prefix}:customer:{customer_id}:conv"
+
+    def reminder_sent(self, order_id: str) -> str:
+        """String: an unpaid-order reminder went out for this order (sent once)."""
+        return f"{self.prefix}:reminder:{order_id}"
+
+    def reminder_opt_out(self, customer_id: str) -> str:
+        """String: the customer asked for no payment reminders."""
+        return f"{self.prefix}:customer:{customer_id}:no-reminders"
