@@ -129,7 +129,13 @@ class Router:
     async def _to_bot(
         self, conversation_id: str, held: HeldMessage, signals: Signals
     ) -> list[ChatMessage]:
-        metadata = {"channel": held.channel, "signals": signals.to_metadata(), "sent_at": held.ts}
+        metadata = {
+            "channel": held.channel,
+            "signals": signals.to_metadata(),
+            "sent_at": held.ts,
+            # Only a channel-verified identity travels here: the order actions trust it.
+            "customer_id": await self._store.customer_of(conversation_id),
+        }
         replies = await self._rasa.send(conversation_id, held.text, metadata)
         said = [await self._say(conversation_id, Role.BOT, r.text, r) for r in replies]
         if signals.escalation and (await self._store.get(conversation_id)).owner is Owner.BOT:

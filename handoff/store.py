@@ -48,6 +48,27 @@ class ConversationStore:
             pipe.expire(key, self._ttl)
             await pipe.execute()
 
+    async def identify(self, conversation_id: str, customer_id: str) -> None:
+        """The channel vouched for the customer behind the conversation (a signed shop login):
+        kept on the conversation, and the customer's latest conversation is this one."""
+        key = self._keys.conversation(conversation_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "owner", Owner.BOT.value)
+            pipe.hset(key, "customer_id", customer_id)
+            pipe.expire(key, self._ttl)
+            pipe.set(self._keys.customer_conversation(customer_id), conversation_id, ex=self._ttl)
+            await pipe.execute()
+
+    async def customer_of(self, conversation_id: str) -> str:
+        """The customer the channel identified, or "" for an anonymous conversation."""
+        value = await self._redis.hget(self._keys.conversation(conversation_id), "customer_id")
+        return str(value or "")
+
+    async def conversation_of(self, customer_id: str) -> str:
+        """The identified customer's latest conversation, or ""."""
+        value = await self._redis.get(self._keys.customer_conversation(customer_id))
+        return str(value or "")
+
     async def append(self, message: ChatMessage) -> ChatMessage:
         """Add a message to the transcript and announce it to the live pages, atomically."""
         key = self._keys.transcript(message.conversation_id)

@@ -6,7 +6,8 @@
   const form = document.getElementById("composer");
   const input = document.getElementById("text");
   const statusLine = document.getElementById("status");
-  const STORAGE = "kefu.conversation";
+  // One saved conversation per identity: a customer who logs in gets their own, not the guest's.
+  const STORAGE = "kefu.conversation." + (new URLSearchParams(location.search).get("customer") || "guest");
   const OWNER_TEXT = {
     bot: "智能助手为您服务 · Assistant",
     queue: "正在为您转接人工客服… · Waiting for an agent",
@@ -73,7 +74,14 @@
     if (saved) {
       try { return JSON.parse(saved); } catch (e) { localStorage.removeItem(STORAGE); }
     }
-    const response = await fetch("/api/chat/session", { method: "POST" });
+    // A shop page that knows its logged-in customer links here with ?customer=ID&sig=SIGNATURE.
+    const page = new URLSearchParams(location.search);
+    const login = page.get("customer")
+      ? { customer_id: page.get("customer"), customer_sig: page.get("sig") || "" }
+      : null;
+    const response = await fetch("/api/chat/session", login
+      ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(login) }
+      : { method: "POST" });
     const created = await response.json();
     localStorage.setItem(STORAGE, JSON.stringify(created));
     return created;

@@ -5,7 +5,7 @@ import json
 import pytest
 from redis.asyncio import Redis
 
-from bot.webchat import conversation_token
+from bot.webchat import conversation_token, customer_signature
 from handoff.keys import Keys
 from tests.waiting import async_wait_until
 
@@ -144,3 +144,36 @@ async def test_websocket_refuses_a_forged_token(client, conversation):
     params = {"conversation_id": conversation["conversation_id"], "token": "f" * 32}
     response = await client.get("/ws/chat", params=params)
     assert response.status == 403
+
+
+async def test_a_signed_shop_login_identifies_the_customer(client, redis: Redis, keys: Keys):
+    login = {"customer_id": "C0007", "customer_sig": customer_signature("test-secret", "C0007")}
+    response = await client.post("/api/chat/session", json=login)
+    assert response.status == 200
+    created = await response.json()
+    assert created["customer_id"] == "C0007"
+    conversation_key = keys.conversation(created["conversation_id"])
+    assert await redis.hget(conversation_key, "customer_id") == "C0007"
+    assert await redis.get(keys.customer_conversation("C0007")) == created["conversation_id"]
+
+
+@pytest.mark.parametrize(
+    "login",
+    [
+        {"customer_id": "C0007", "customer_sig": "0" * 32},
+        {"customer_id": "C0007"},
+        {"customer_id": "C0008", "customer_sig": customer_signature("test-secret", "C0007")},
+        {"customer_id": "<script>", "customer_sig": customer_signature("test-secret", "<script>")},
+    ],
+)
+async def test_a_forged_login_gets_no_conversation(client, login):
+    response = await client.post("/api/chat/session", json=login)
+    assert response.status == 403
+    assert (await response.json())["error"] == "bad_customer"
+
+
+async def test_a_guest_conversation_has_no_customer(client, conversation, redis: Redis, keys: Keys):
+    assert conversation["customer_id"] == ""
+    await say(client, conversation, "你好")
+    key = keys.conversation(conversation["conversation_id"])
+    assert await redis.hget(key, "customer_id") is None
