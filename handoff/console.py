@@ -14,7 +14,7 @@ from aiohttp import web
 
 from handoff.agents import AgentDirectory, AgentRole, Session
 from handoff.live import LiveHub
-from handoff.models import ChatMessage, Note, Role, Ticket, TicketStatus
+from handoff.models import TEAMS, ChatMessage, Note, Role, Ticket, TicketStatus
 from handoff.queue import TicketQueue
 from handoff.store import ConversationStore
 from handoff.supervision import Supervision
@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 SESSION_COOKIE = "kefu_agent"
 MAX_REPLY_CHARS = 4000
-TEAMS = ("pre_sale", "after_sale", "complaints", "supervisor")
 PRESENCE_GRACE_SECONDS = 60
 PRESENCE_REFRESH_SECONDS = 15
 

@@ -7,6 +7,9 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# The teams agents belong to and tickets wait for (rules.yml names them, transfers target them).
+TEAMS = ("pre_sale", "after_sale", "complaints", "supervisor")
+
 
 class Owner(StrEnum):
     """Who answers the conversation's next message."""

@@ -1,7 +1,10 @@
 """Signals computed for every customer message, and the shop's escalation rules (rules.yml).
 
 The router computes them for each message, stores them per turn, and sends them to Rasa as
-metadata; a rule that fires hands the conversation to a human.
+metadata; a rule that fires hands the conversation to a human. Case rules (VIP, order value,
+refund outside policy, several open problems, fallbacks in a row) need facts only the actions
+know (the verified customer, the orders, the dialogue): the actions check them with
+``case_escalation``; the router never fires them on text alone.
 """
 
 from __future__ import annotations
@@ -10,15 +13,40 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from handoff.models import TEAMS
+
 RULES_FILE = Path(__file__).with_name("rules.yml")
-RULE_KINDS = ("keywords", "anger_above", "anger_rising", "repeated_question")
+# Kinds the router checks on every message's text and emotion scores.
+TEXT_KINDS = ("keywords", "anger_above", "anger_rising", "repeated_question")
+# Kinds the actions check with facts the router cannot see (``case_escalation``).
+CASE_KINDS = (
+    "vip_customer",
+    "order_value_above",
+    "refund_outside_policy",
+    "open_problems",
+    "fallbacks_in_a_row",
+)
+RULE_KINDS = TEXT_KINDS + CASE_KINDS
+_COMMON_SETTINGS = frozenset({"id", "kind", "priority", "team", "reason"})
+# The settings each kind reads (anything else in a rule is a typo and refused), with defaults.
+_SETTINGS: dict[str, dict[str, Any]] = {
+    "keywords": {"keywords": None},
+    "anger_above": {"threshold": None},
+    "anger_rising": {"turns": None, "threshold": None},
+    "repeated_question": {"turns": None},
+    "vip_customer": {},
+    "order_value_above": {"threshold_yuan": None},
+    "refund_outside_policy": {},
+    "open_problems": {"count": 2},
+    "fallbacks_in_a_row": {"turns": 2},
+}
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 # What does not change a question when it is asked again: punctuation, spaces, particles.
@@ -37,6 +65,19 @@ class Rule:
     keywords: tuple[str, ...] = ()
     threshold: float = 0.0
     turns: int = 0
+    threshold_yuan: float = 0.0
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the actions know about the case, for the case rules."""
+
+    vip: bool = False  # the verified customer is a VIP
+    order_total_cents: int = 0  # the largest order mentioned in the conversation
+    refund_outside_policy: bool = False  # a return/refund asked outside the return window
+    open_problems: int = 0  # distinct open problems (e.g. delayed + damaged + refund)
+    fallbacks_in_a_row: int = 0  # the bot failed to understand N times in a row
 
 
 @dataclass(frozen=True)
@@ -113,28 +154,65 @@ def normalise_question(text: str) -> str:
 
 
 def load_rules(path: Path = RULES_FILE) -> tuple[Rule, ...]:
-    """The shop's rules, checked: an unknown kind or a missing setting is a clear error."""
+    """The shop's rules, checked: an unknown kind, team or setting, or a missing or out-of-range
+    setting, is a clear error naming the rule."""
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     rules = []
+    ids: set[str] = set()
     for raw in document.get("rules", []):
-        rule = Rule(
-            id=str(raw["id"]),
-            kind=str(raw.get("kind", "keywords")),
-            priority=int(raw["priority"]),
-            team=str(raw["team"]),
-            reason=str(raw["reason"]),
-            keywords=tuple(str(k).lower() for k in raw.get("keywords", ())),
-            threshold=float(raw.get("threshold", 0.0)),
-            turns=int(raw.get("turns", 0)),
-        )
-        if rule.kind not in RULE_KINDS:
-            raise ValueError(f"{path}: rule {rule.id!r} has unknown kind {rule.kind!r}")
-        if rule.kind == "keywords" and not rule.keywords:
-            raise ValueError(f"{path}: rule {rule.id!r} needs keywords")
-        if rule.kind in ("anger_rising", "repeated_question") and rule.turns < 2:
-            raise ValueError(f"{path}: rule {rule.id!r} needs turns >= 2")
+        where = f"{path}: rule {raw.get('id')!r}"
+        kind = str(raw.get("kind", "keywords"))
+        if kind not in RULE_KINDS:
+            raise ValueError(f"{where} has unknown kind {kind!r}")
+        defaults = _SETTINGS[kind]
+        unknown = set(raw) - _COMMON_SETTINGS - set(defaults)
+        if unknown:
+            raise ValueError(f"{where}: {kind} takes no {', '.join(sorted(unknown))}")
+        missing = {name for name, default in defaults.items() if default is None} - set(raw)
+        if missing or not _COMMON_SETTINGS - {"kind"} <= set(raw):
+            needed = sorted(missing | (_COMMON_SETTINGS - {"kind"} - set(raw)))
+            raise ValueError(f"{where} needs {', '.join(needed)}")
+        settings = {name: raw.get(name, default) for name, default in defaults.items()}
+        try:
+            rule = Rule(
+                id=str(raw["id"]),
+                kind=kind,
+                priority=int(raw["priority"]),
+                team=str(raw["team"]),
+                reason=str(raw["reason"]),
+                keywords=tuple(str(k).lower() for k in settings.get("keywords") or ()),
+                threshold=float(settings.get("threshold") or 0.0),
+                turns=int(settings.get("turns") or 0),
+                threshold_yuan=float(settings.get("threshold_yuan") or 0.0),
+                count=int(settings.get("count") or 0),
+            )
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: priority and settings must be numbers") from None
+        _check(rule, where)
+        if rule.id in ids:
+            raise ValueError(f"{where} is defined twice")
+        ids.add(rule.id)
         rules.append(rule)
     return tuple(rules)
+
+
+def _check(rule: Rule, where: str) -> None:
+    if rule.team not in TEAMS:
+        raise ValueError(f"{where}: team must be one of {', '.join(TEAMS)}, not {rule.team!r}")
+    if not rule.reason.strip():
+        raise ValueError(f"{where} needs a reason for the agent")
+    if rule.kind == "keywords" and not rule.keywords:
+        raise ValueError(f"{where} needs keywords")
+    if rule.kind in ("anger_above", "anger_rising") and not 0.0 < rule.threshold <= 1.0:
+        raise ValueError(f"{where} needs a threshold in (0, 1]")
+    if rule.kind in ("anger_rising", "repeated_question") and rule.turns < 2:
+        raise ValueError(f"{where} needs turns >= 2")
+    if rule.kind == "fallbacks_in_a_row" and rule.turns < 1:
+        raise ValueError(f"{where} needs turns >= 1")
+    if rule.kind == "order_value_above" and rule.threshold_yuan <= 0:
+        raise ValueError(f"{where} needs threshold_yuan > 0")
+    if rule.kind == "open_problems" and rule.count < 2:
+        raise ValueError(f"{where} needs count >= 2 (one open problem is the normal case)")
 
 
 def compute_signals(
@@ -145,24 +223,59 @@ def compute_signals(
     negative: float = 0.0,
     history: Sequence[TurnSignals] = (),
 ) -> Signals:
-    """Signals of one message; ``history`` holds the earlier turns, oldest first."""
-    matched = [(rule, found) for rule in rules if (found := _match(rule, text, anger, history))]
-    matched.sort(key=lambda pair: -pair[0].priority)  # stable: file order among equals
-    escalation = None
-    if matched:
-        rule, found = matched[0]
-        escalation = Escalation(rule.id, rule.priority, rule.team, rule.reason, found)
+    """Signals of one message; ``history`` holds the earlier turns, oldest first. Case rules
+    are left out: they need facts the text does not carry."""
+    matched = _by_priority(
+        (rule, _match(rule, text, anger, history)) for rule in rules if rule.kind in TEXT_KINDS
+    )
     return Signals(
         language=detect_language(text),
         negative=round(negative, 4),
         anger=round(anger, 4),
         fired=tuple(rule.id for rule, _ in matched),
-        escalation=escalation,
+        escalation=_winner(matched),
     )
 
 
+def case_escalation(rules: Sequence[Rule], facts: CaseFacts) -> Escalation | None:
+    """The highest-priority case rule the facts meet (file order among equals), or None."""
+    return _winner(
+        _by_priority((rule, _case_match(rule, facts)) for rule in rules if rule.kind in CASE_KINDS)
+    )
+
+
+def _by_priority(candidates: Iterable[tuple[Rule, str]]) -> list[tuple[Rule, str]]:
+    """The rules that fired, highest priority first; stable, so file order among equals."""
+    return sorted(((r, found) for r, found in candidates if found), key=lambda p: -p[0].priority)
+
+
+def _winner(matched: Sequence[tuple[Rule, str]]) -> Escalation | None:
+    if not matched:
+        return None
+    rule, found = matched[0]
+    return Escalation(rule.id, rule.priority, rule.team, rule.reason, found)
+
+
+def _case_match(rule: Rule, facts: CaseFacts) -> str:
+    """What made a case rule fire (for the log and the agent), or "" when it does not."""
+    if rule.kind == "vip_customer":
+        return "VIP" if facts.vip else ""
+    if rule.kind == "order_value_above":
+        threshold_cents = round(rule.threshold_yuan * 100)
+        if facts.order_total_cents >= threshold_cents:
+            return f"订单金额 ¥{facts.order_total_cents / 100:.2f} ≥ ¥{rule.threshold_yuan:g}"
+        return ""
+    if rule.kind == "refund_outside_policy":
+        return "退款/退货超出政策" if facts.refund_outside_policy else ""
+    if rule.kind == "open_problems":
+        return f"{facts.open_problems} 个未解决问题" if facts.open_problems >= rule.count else ""
+    if facts.fallbacks_in_a_row >= rule.turns:
+        return f"连续 {facts.fallbacks_in_a_row} 次未理解"
+    return ""
+
+
 def _match(rule: Rule, text: str, anger: float, history: Sequence[TurnSignals]) -> str:
-    """What made the rule fire (for the log and the agent), or "" when it does not."""
+    """What made a text rule fire (for the log and the agent), or "" when it does not."""
     if rule.kind == "keywords":
         lowered = text.lower()
         return next((k for k in rule.keywords if k in lowered), "")

@@ -3,7 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from handoff.signals import TurnSignals, compute_signals, detect_language, load_rules
+from handoff.signals import (
+    CASE_KINDS,
+    CaseFacts,
+    TurnSignals,
+    case_escalation,
+    compute_signals,
+    detect_language,
+    load_rules,
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +91,133 @@ def test_the_same_question_three_times_escalates(rules):
     assert twice.escalation is None
 
 
-def test_a_broken_rules_file_is_reported(tmp_path: Path):
+@pytest.mark.parametrize(
+    ("facts", "rule", "matched"),
+    [
+        (CaseFacts(vip=True), "vip_customer", "VIP"),
+        (CaseFacts(order_total_cents=100_000), "high_value_order", "订单金额 ¥1000.00 ≥ ¥1000"),
+        (CaseFacts(order_total_cents=259_900), "high_value_order", "订单金额 ¥2599.00 ≥ ¥1000"),
+        (CaseFacts(refund_outside_policy=True), "refund_outside_policy", "退款/退货超出政策"),
+        (CaseFacts(open_problems=2), "several_open_problems", "2 个未解决问题"),
+        (CaseFacts(open_problems=3), "several_open_problems", "3 个未解决问题"),
+        (CaseFacts(fallbacks_in_a_row=2), "fallbacks_in_a_row", "连续 2 次未理解"),
+    ],
+)
+def test_case_rules_fire_on_their_facts(rules, facts, rule, matched):
+    escalation = case_escalation(rules, facts)
+    assert escalation is not None and escalation.rule_id == rule
+    assert escalation.matched == matched
+    assert escalation.team == "after_sale" and escalation.priority == 2
+    assert escalation.reason, "the agent is told why"
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        CaseFacts(),
+        CaseFacts(order_total_cents=99_999),  # 999.99 yuan: just under the shop's 1000
+        CaseFacts(open_problems=1),  # one problem is the normal case, the bot handles it
+        CaseFacts(fallbacks_in_a_row=1),  # one misunderstanding gets a rephrase first
+    ],
+    ids=["an ordinary case", "order under the threshold", "one problem", "one fallback"],
+)
+def test_case_rules_do_not_fire_on_an_ordinary_case(rules, facts):
+    assert case_escalation(rules, facts) is None
+
+
+def test_case_rules_never_fire_on_text_alone(rules):
+    """The router has only the text: a calm VIP's refund question about an expensive order,
+    even after misunderstandings, is not escalated by it."""
+    text = "我是VIP，3000元的订单过了退货期还能退款吗，还有快递延误和破损两个问题"
+    history = turns(0.1, 0.1, question="嗯")
+    signals = compute_signals(text, rules, anger=0.1, negative=0.4, history=history)
+    assert not set(signals.fired) & {r.id for r in rules if r.kind in CASE_KINDS}
+    assert signals.fired == ("product_problem",)
+
+
+def test_case_escalation_ignores_text_rules(rules):
+    assert (
+        case_escalation([r for r in rules if r.kind not in CASE_KINDS], CaseFacts(vip=True)) is None
+    )
+
+
+def test_the_most_specific_case_reason_wins(rules):
+    everything = CaseFacts(
+        vip=True,
+        order_total_cents=500_000,
+        refund_outside_policy=True,
+        open_problems=3,
+        fallbacks_in_a_row=2,
+    )
+    escalation = case_escalation(rules, everything)
+    assert escalation is not None and escalation.rule_id == "refund_outside_policy"
+
+
+def test_a_higher_priority_case_rule_wins_over_file_order(tmp_path: Path):
     path = tmp_path / "rules.yml"
-    path.write_text("rules:\n  - {id: x, kind: mood, priority: 1, team: t, reason: r}\n")
-    with pytest.raises(ValueError, match="unknown kind 'mood'"):
+    path.write_text(
+        "rules:\n"
+        "  - {id: big, kind: order_value_above, threshold_yuan: 500, priority: 1,"
+        " team: after_sale, reason: 大额}\n"
+        "  - {id: vip, kind: vip_customer, priority: 3, team: supervisor, reason: 贵宾}\n"
+    )
+    escalation = case_escalation(load_rules(path), CaseFacts(vip=True, order_total_cents=80_000))
+    assert escalation is not None and (escalation.rule_id, escalation.team) == ("vip", "supervisor")
+
+
+def test_case_rule_settings_have_defaults(tmp_path: Path):
+    path = tmp_path / "rules.yml"
+    path.write_text(
+        "rules:\n"
+        "  - {id: p, kind: open_problems, priority: 2, team: after_sale, reason: 多个问题}\n"
+        "  - {id: f, kind: fallbacks_in_a_row, priority: 2, team: after_sale, reason: 没听懂}\n"
+    )
+    problems, fallbacks = load_rules(path)
+    assert problems.count == 2 and fallbacks.turns == 2
+
+
+@pytest.mark.parametrize(
+    ("rule", "error"),
+    [
+        ("{id: x, kind: mood, priority: 1, team: after_sale, reason: r}", "unknown kind 'mood'"),
+        (
+            "{id: x, kind: order_value_above, priority: 1, team: after_sale, reason: r}",
+            "needs threshold_yuan",
+        ),
+        (
+            "{id: x, kind: order_value_above, threshold_yuan: 0, priority: 1, team: after_sale,"
+            " reason: r}",
+            "threshold_yuan > 0",
+        ),
+        (
+            "{id: x, kind: order_value_above, threshold_yaun: 1000, priority: 1,"
+            " team: after_sale, reason: r}",
+            "takes no threshold_yaun",
+        ),
+        (
+            "{id: x, kind: open_problems, count: 1, priority: 1, team: after_sale, reason: r}",
+            "count >= 2",
+        ),
+        (
+            "{id: x, kind: fallbacks_in_a_row, turns: 0, priority: 1, team: after_sale, reason: r}",
+            "turns >= 1",
+        ),
+        ("{id: x, kind: vip_customer, priority: 1, team: sales, reason: r}", "team must be one of"),
+        (
+            "{id: x, kind: vip_customer, priority: high, team: after_sale, reason: r}",
+            "must be numbers",
+        ),
+        ("{id: x, kind: vip_customer, team: after_sale, reason: r}", "needs priority"),
+        (
+            "{id: x, kind: anger_above, threshold: 85, priority: 1, team: complaints, reason: r}",
+            "threshold in \\(0, 1\\]",
+        ),
+    ],
+)
+def test_a_broken_rules_file_is_reported(tmp_path: Path, rule: str, error: str):
+    path = tmp_path / "rules.yml"
+    path.write_text(f"rules:\n  - {rule}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=error):
         load_rules(path)
 
 
