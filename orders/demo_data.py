@@ -1,4 +1,9 @@
-"""The demo shop: a catalogue, customers and 64 orders in every state, generated reproducibly."""
+"""The demo shop: a catalogue, 25 customers and 64 orders in every state, generated
+reproducibly (a fixed seed) with times relative to the moment of seeding.
+
+Order ids are stable (2025110300001 ...) and so is the status of each id, so that docs, tests
+and a person trying the demo can name them: ``ORDERS_PER_STATUS`` numbers them in order.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from orders.models import OrderStatus
+from orders.models import OrderStatus, ReturnKind, ReturnReason
 
 SEED = 20251103
 ORDERS_PER_STATUS = {
@@ -20,6 +25,13 @@ ORDERS_PER_STATUS = {
     OrderStatus.REFUNDED: 5,
     OrderStatus.CANCELLED: 5,
 }
+CUSTOMERS = 25
+# Every fifth customer (C0005, C0010, ...) is a VIP.
+VIP_EVERY = 5
+# Hours since the unpaid orders were placed: half of them are past the 12-hour reminder.
+UNPAID_AGE_HOURS = (2, 14, 5, 20, 9, 30)
+# Days since the delivered orders arrived: the first six are inside a 7-day return window.
+DELIVERED_AGE_DAYS = (1, 2, 3, 4, 5, 6, 9, 12, 15, 20, 25, 30)
 
 # sku, name, category, price in yuan, stock
 CATALOGUE = [
@@ -80,8 +92,11 @@ _CITIES = [
     ("西藏自治区拉萨市", "城关区", "北京中路"),
     ("陕西省西安市", "雁塔区", "小寨东路"),
 ]
-_COURIERS = [("中通快递", "ZT"), ("顺丰速运", "SF"), ("EMS", "EM")]
+COURIERS = [("中通快递", "ZT"), ("顺丰速运", "SF"), ("EMS", "EM")]
+WAREHOUSE = "浙江省杭州市"
 _HUBS = ["杭州转运中心", "上海转运中心", "广州转运中心", "武汉转运中心", "成都转运中心"]
+PICKED_UP = "快递员已揽收"
+SIGNED = "已签收，签收人：本人"
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,16 @@ class DemoCustomer:
     name: str
     phone: str
     address: str
+    city: str  # where the parcel is delivered: 上海市, 广州市, 乌鲁木齐市
+    vip: bool
+
+
+@dataclass(frozen=True)
+class DemoReturn:
+    kind: ReturnKind
+    reason: ReturnReason
+    requested_at: datetime
+    refunded_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -99,111 +124,163 @@ class DemoOrder:
     status: OrderStatus
     created_at: datetime
     paid_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
     lines: list[tuple[str, int]]
     courier: str
     tracking_no: str
     tracking: list[tuple[datetime, str, str]]
+    after_sale: DemoReturn | None
+    cancelled_at: datetime | None
 
 
 def customers(rng: random.Random) -> list[DemoCustomer]:
     result = []
-    for number in range(1, 26):
-        province, district, road = rng.choice(_CITIES)
+    for number in range(1, CUSTOMERS + 1):
+        region, district, road = rng.choice(_CITIES)
         result.append(
             DemoCustomer(
                 id=f"C{number:04d}",
                 name=rng.choice(_SURNAMES) + rng.choice(_GIVEN),
-                phone=f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}",
-                address=f"{province}{district}{road}{rng.randrange(1, 999)}号{rng.randrange(1, 30)}栋{rng.randrange(101, 2800)}室",
+                phone=f"1{rng.choice('35789')}{rng.randrange(10**9):09d}",
+                address=f"{region}{district}{road}{rng.randrange(1, 999)}号{rng.randrange(1, 30)}栋{rng.randrange(101, 2800)}室",
+                city=region.split("省")[-1].split("自治区")[-1],
+                vip=number % VIP_EVERY == 0,
             )
         )
     return result
 
 
 def orders(rng: random.Random, people: list[DemoCustomer], now: datetime) -> list[DemoOrder]:
-    """Orders with histories that fit their state, timed relative to ``now``.
-
-    Ids are stable (2025110300001 ...) so that docs, tests and a person trying the demo can name them.
-    """
+    """Orders with histories that fit their state, timed relative to ``now``."""
     result = []
     sequence = 0
     for status, count in ORDERS_PER_STATUS.items():
-        for _ in range(count):
+        for index in range(count):
             sequence += 1
-            result.append(_order(rng, status, sequence, rng.choice(people), now))
+            order_id = f"{SEED}{sequence:05d}"
+            result.append(_order(rng, status, index, order_id, rng.choice(people), now))
     return result
 
 
+def tracking_number(order_id: str) -> tuple[str, str]:
+    """The courier and tracking number of an order, the same every time it is shipped."""
+    rng = random.Random(order_id)
+    courier, code = rng.choice(COURIERS)
+    return courier, f"{code}{rng.randrange(10**12):012d}"
+
+
+def _hours(value: float) -> timedelta:
+    return timedelta(hours=value)
+
+
 def _order(
-    rng: random.Random, status: OrderStatus, sequence: int, buyer: DemoCustomer, now: datetime
+    rng: random.Random,
+    status: OrderStatus,
+    index: int,
+    order_id: str,
+    buyer: DemoCustomer,
+    now: datetime,
 ) -> DemoOrder:
-    age_days = {
-        OrderStatus.UNPAID: 0.6,
-        OrderStatus.PAID: 0.5,
-        OrderStatus.PACKED: 1,
-        OrderStatus.SHIPPED: 2,
-        OrderStatus.DELAYED: 6,
-        OrderStatus.DELIVERED: 5,
-        OrderStatus.RETURN_REQUESTED: 8,
-        OrderStatus.REFUNDED: 15,
-        OrderStatus.CANCELLED: 3,
-    }[status]
-    created = now - timedelta(days=age_days * rng.uniform(0.6, 1.4), minutes=rng.randrange(600))
-    created = created.replace(microsecond=0)
-    paid = (
-        None
-        if status in (OrderStatus.UNPAID,)
-        else created + timedelta(minutes=rng.randrange(2, 40))
-    )
-    if status == OrderStatus.CANCELLED and rng.random() < 0.5:
-        paid = None
+    """Each state's timeline is built backwards from its last step, so it is in the past."""
+    paid = shipped = delivered = cancelled = None
+    after_sale = None
+    if status is OrderStatus.UNPAID:
+        created = now - _hours(UNPAID_AGE_HOURS[index])
+    elif status is OrderStatus.CANCELLED:
+        cancelled = now - _hours(rng.uniform(12, 96))
+        created = cancelled - _hours(rng.uniform(1, 20))
+        # Half were paid and refunded on cancellation, half never paid.
+        paid = created + timedelta(minutes=rng.randrange(2, 40)) if index % 2 else None
+    elif status in (OrderStatus.PAID, OrderStatus.PACKED):
+        paid = now - _hours(
+            rng.uniform(1, 20) if status is OrderStatus.PAID else rng.uniform(20, 40)
+        )
+        created = paid - timedelta(minutes=rng.randrange(2, 40))
+    else:
+        if status is OrderStatus.SHIPPED:
+            shipped = now - _hours(rng.uniform(20, 60))
+        elif status is OrderStatus.DELAYED:
+            # The last scan is days old: the parcel is stuck at a hub.
+            shipped = now - _hours(rng.uniform(4.5, 7) * 24)
+        else:
+            if status is OrderStatus.DELIVERED:
+                delivered = now - timedelta(days=DELIVERED_AGE_DAYS[index], hours=rng.uniform(0, 8))
+            elif status is OrderStatus.RETURN_REQUESTED:
+                delivered = now - _hours(rng.uniform(2, 5) * 24)
+            else:
+                delivered = now - _hours(rng.uniform(12, 25) * 24)
+            shipped = delivered - _hours(rng.uniform(40, 72))
+        paid = shipped - _hours(rng.uniform(4, 20))
+        created = paid - timedelta(minutes=rng.randrange(2, 40))
+    if delivered is not None and status is not OrderStatus.DELIVERED:
+        after_sale = _after_sale(rng, status, delivered, now)
     skus = rng.sample([c[0] for c in CATALOGUE], rng.choice([1, 1, 1, 2, 3]))
     lines = [(sku, rng.choice([1, 1, 2])) for sku in skus]
     courier = tracking_no = ""
     tracking: list[tuple[datetime, str, str]] = []
-    if (
-        status
-        in (
-            OrderStatus.SHIPPED,
-            OrderStatus.DELAYED,
-            OrderStatus.DELIVERED,
-            OrderStatus.RETURN_REQUESTED,
-            OrderStatus.REFUNDED,
-        )
-        and paid is not None
-    ):
-        courier, code = rng.choice(_COURIERS)
-        tracking_no = f"{code}{rng.randrange(10**12):012d}"
-        tracking = _tracking(rng, status, paid, buyer.address[:3], now)
+    if shipped is not None:
+        courier, tracking_no = tracking_number(order_id)
+        tracking = _tracking(rng, status, shipped, delivered, buyer.city, now)
     return DemoOrder(
-        id=f"{SEED}{sequence:05d}",
+        id=order_id,
         customer_id=buyer.id,
         status=status,
-        created_at=created,
-        paid_at=paid,
+        created_at=created.replace(microsecond=0),
+        paid_at=paid.replace(microsecond=0) if paid else None,
+        shipped_at=shipped.replace(microsecond=0) if shipped else None,
+        delivered_at=delivered.replace(microsecond=0) if delivered else None,
         lines=lines,
         courier=courier,
         tracking_no=tracking_no,
         tracking=tracking,
+        after_sale=after_sale,
+        cancelled_at=cancelled.replace(microsecond=0) if cancelled else None,
+    )
+
+
+def _after_sale(
+    rng: random.Random, status: OrderStatus, delivered: datetime, now: datetime
+) -> DemoReturn:
+    refunded = status is OrderStatus.REFUNDED
+    # A refunded order was returned or refunded, never exchanged.
+    kind = rng.choice([ReturnKind.RETURN, ReturnKind.REFUND] if refunded else list(ReturnKind))
+    reason = rng.choice(list(ReturnReason))
+    # Asked for within the return window, and in the past.
+    requested = delivered + _hours(
+        rng.uniform(0.1, 0.8) * min(5 * 24, (now - delivered) / _hours(1))
+    )
+    refunded_at = requested + _hours(rng.uniform(48, 96)) if refunded else None
+    return DemoReturn(
+        kind=kind,
+        reason=reason,
+        requested_at=requested.replace(microsecond=0),
+        refunded_at=refunded_at.replace(microsecond=0) if refunded_at else None,
     )
 
 
 def _tracking(
-    rng: random.Random, status: OrderStatus, paid: datetime, city: str, now: datetime
+    rng: random.Random,
+    status: OrderStatus,
+    shipped: datetime,
+    delivered: datetime | None,
+    city: str,
+    now: datetime,
 ) -> list[tuple[datetime, str, str]]:
-    shipped = paid + timedelta(hours=rng.randrange(4, 30))
     hub = rng.choice(_HUBS)
     events = [
-        (shipped, "浙江省杭州市", "快递员已揽收"),
-        (shipped + timedelta(hours=6), hub, f"已到达{hub}"),
-        (shipped + timedelta(hours=14), hub, f"已从{hub}发出，发往{city}"),
+        (shipped, WAREHOUSE, PICKED_UP),
+        (shipped + _hours(6), hub, f"已到达{hub}"),
+        (shipped + _hours(14), hub, f"已从{hub}发出，发往{city}"),
     ]
-    if status == OrderStatus.DELAYED:
-        # The last scan is days old: the parcel is stuck.
+    if status is OrderStatus.DELAYED:
         return events
-    arrive = shipped + timedelta(hours=rng.randrange(30, 60))
-    if arrive < now:
-        events.append((arrive, city, f"已到达{city}分拨中心，正在派送"))
-    if status != OrderStatus.SHIPPED and arrive + timedelta(hours=5) < now:
-        events.append((arrive + timedelta(hours=5), city, "已签收，签收人：本人"))
-    return events
+    arrive = shipped + _hours(rng.uniform(26, 36))
+    end = delivered or now
+    if arrive < end:
+        events.append((arrive, f"{city}分拨中心", f"已到达{city}分拨中心"))
+    if arrive + _hours(4) < end:
+        events.append((arrive + _hours(4), city, "快递员正在派送，请保持电话畅通"))
+    if delivered is not None:
+        events.append((delivered, city, SIGNED))
+    return [(ts.replace(microsecond=0), where, what) for ts, where, what in events]
