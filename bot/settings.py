@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# "demo": the embedded SQLite store; "http": the shop's own order API (orders/http_backend.py).
+ORDER_BACKENDS = ("demo", "http")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,10 @@ class Settings:
     rasa_token: str = ""
     secret: str = ""
     orders_db: Path = field(default=PROJECT_ROOT / "var" / "orders.sqlite3")
+    orders_backend: str = "demo"
+    orders_api_url: str = ""
+    orders_api_token: str = ""
+    return_window_days: int = 7
     faq_dir: Path = PROJECT_ROOT / "faq" / "kb"
     faq_encoder: str = "use"
     rasa_timeout: float = 15.0
@@ -113,6 +119,10 @@ class Settings:
             "KEFU_RASA_TOKEN": self.rasa_token,
             "KEFU_SECRET": self.secret,
             "KEFU_ORDERS_DB": str(self.orders_db),
+            "KEFU_ORDERS_BACKEND": self.orders_backend,
+            "KEFU_ORDERS_API_URL": self.orders_api_url,
+            "KEFU_ORDERS_API_TOKEN": self.orders_api_token,
+            "KEFU_RETURN_WINDOW_DAYS": str(self.return_window_days),
             "KEFU_FAQ_DIR": str(self.faq_dir),
             "KEFU_FAQ_ENCODER": self.faq_encoder,
             "KEFU_RASA_TIMEOUT": str(self.rasa_timeout),
@@ -169,6 +179,20 @@ def load(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -
     def number(name: str, default: float) -> float:
         return _parse(name, env.get(name), default, float)
 
+    orders_backend = text("KEFU_ORDERS_BACKEND", defaults.orders_backend).lower()
+    orders_api_url = text("KEFU_ORDERS_API_URL", defaults.orders_api_url).rstrip("/")
+    if orders_backend not in ORDER_BACKENDS:
+        raise ValueError(
+            f"KEFU_ORDERS_BACKEND={orders_backend!r} must be one of {', '.join(ORDER_BACKENDS)}"
+        )
+    if orders_backend == "http" and urlsplit(orders_api_url).scheme not in ("http", "https"):
+        raise ValueError(
+            "KEFU_ORDERS_BACKEND=http needs KEFU_ORDERS_API_URL, the http(s):// address of "
+            f"the shop's order API (got {orders_api_url!r})"
+        )
+    return_window_days = integer("KEFU_RETURN_WINDOW_DAYS", defaults.return_window_days)
+    if return_window_days < 0:
+        raise ValueError(f"KEFU_RETURN_WINDOW_DAYS={return_window_days} must not be negative")
     return Settings(
         host=text("KEFU_HOST", defaults.host),
         port=integer("KEFU_PORT", defaults.port),
@@ -184,6 +208,10 @@ def load(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -
         rasa_token=text("KEFU_RASA_TOKEN", ""),
         secret=text("KEFU_SECRET", ""),
         orders_db=_path(env.get("KEFU_ORDERS_DB"), var_dir / "orders.sqlite3"),
+        orders_backend=orders_backend,
+        orders_api_url=orders_api_url,
+        orders_api_token=text("KEFU_ORDERS_API_TOKEN", defaults.orders_api_token),
+        return_window_days=return_window_days,
         faq_dir=_path(env.get("KEFU_FAQ_DIR"), defaults.faq_dir),
         faq_encoder=text("KEFU_FAQ_ENCODER", defaults.faq_encoder),
         rasa_timeout=number("KEFU_RASA_TIMEOUT", defaults.rasa_timeout),

@@ -42,3 +42,42 @@ def test_secrets_are_filled_and_the_signing_secret_persists(tmp_path: Path):
     # Children get the exact settings, the embedded Redis named by its URL.
     child = load(first.as_env(), dotenv=tmp_path / "none")
     assert child == replace(first, redis_url=first.effective_redis_url)
+
+
+def test_the_demo_order_store_is_the_default_backend(tmp_path: Path):
+    settings = load({}, dotenv=tmp_path / "none")
+    assert settings.orders_backend == "demo" and settings.return_window_days == 7
+
+
+def test_the_http_order_backend_is_configured_from_the_environment(tmp_path: Path):
+    settings = load(
+        {
+            "KEFU_ORDERS_BACKEND": "http",
+            "KEFU_ORDERS_API_URL": "https://shop.example/api/",
+            "KEFU_ORDERS_API_TOKEN": "t0ken",
+            "KEFU_RETURN_WINDOW_DAYS": "15",
+        },
+        dotenv=tmp_path / "none",
+    )
+    assert settings.orders_api_url == "https://shop.example/api"
+    assert (settings.orders_api_token, settings.return_window_days) == ("t0ken", 15)
+    assert load(settings.as_env(), dotenv=tmp_path / "none") == replace(
+        settings, redis_url=settings.effective_redis_url
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"KEFU_ORDERS_BACKEND": "http"}, "KEFU_ORDERS_API_URL"),
+        (
+            {"KEFU_ORDERS_BACKEND": "http", "KEFU_ORDERS_API_URL": "shop.local"},
+            "KEFU_ORDERS_API_URL",
+        ),
+        ({"KEFU_ORDERS_BACKEND": "erp"}, "KEFU_ORDERS_BACKEND"),
+        ({"KEFU_RETURN_WINDOW_DAYS": "-1"}, "KEFU_RETURN_WINDOW_DAYS"),
+    ],
+)
+def test_an_unusable_order_backend_setting_is_a_clear_error(tmp_path: Path, environ, named):
+    with pytest.raises(ValueError, match=named):
+        load(environ, dotenv=tmp_path / "none")
