@@ -51,10 +51,6 @@ def create_app(backend: OrderBackend, *, token: str = "") -> web.Application:
     return app
 
 
-def _error(status: int, kind: OrderErrorKind, reason: str) -> web.Response:
-    return web.json_response({"error": kind.value, "reason": reason}, status=status)
-
-
 @web.middleware
 async def _errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -67,14 +63,17 @@ def _bearer(token: str) -> Middleware:
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.headers.get("Authorization") != f"Bearer {token}":
-            return _error(401, OrderErrorKind.UNAVAILABLE, UNAUTHORIZED)
+            body = {"error": OrderErrorKind.UNAVAILABLE.value, "reason": UNAUTHORIZED}
+            return web.json_response(body, status=401)
         return await handler(request)
 
     return check
 
 
-def _invalid() -> OrderError:
-    return OrderError(OrderErrorKind.NOT_ALLOWED, client.INVALID_ARGUMENT)
+def _invalid() -> web.HTTPBadRequest:
+    """A request that is not the contract's (no idempotency key, not JSON): 400, not 409."""
+    body = {"error": OrderErrorKind.NOT_ALLOWED.value, "reason": client.INVALID_ARGUMENT}
+    return web.HTTPBadRequest(text=json.dumps(body), content_type="application/json")
 
 
 async def _body(request: web.Request, *fields: str) -> tuple[str, dict[str, Any]]:
