@@ -10,14 +10,22 @@ import hmac
 import json
 import re
 import secrets
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from redis.asyncio import Redis
 
 from handoff.keys import Keys
+from handoff.models import TEAMS
 
 SESSION_TTL_SECONDS = 12 * 3600
+DEFAULT_CAPACITY = 3  # open conversations an agent works at once
+MAX_CAPACITY = 50
+# Teams an account gets when none are given: the general lines; complaints and the supervisor
+# line are given on purpose.
+DEFAULT_TEAMS = {"agent": ("pre_sale", "after_sale"), "supervisor": ("supervisor",)}
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 AGENT_NAME = re.compile(r"^[A-Za-z0-9_.-]{2,32}$")
 
@@ -32,6 +40,30 @@ class Agent:
     name: str
     role: AgentRole
     display_name: str
+    teams: tuple[str, ...] = DEFAULT_TEAMS["agent"]
+    capacity: int = DEFAULT_CAPACITY
+
+    @property
+    def sees_all_teams(self) -> bool:
+        """Supervisors watch every line (overdue tickets come to them from any team)."""
+        return self.role is AgentRole.SUPERVISOR or "supervisor" in self.teams
+
+
+def checked_teams(teams: Iterable[str]) -> tuple[str, ...]:
+    """Known team names, each once, in the canonical order; at least one."""
+    given = {team.strip() for team in teams if team.strip()}
+    unknown = given - set(TEAMS)
+    if unknown:
+        raise ValueError(f"unknown team {', '.join(sorted(unknown))}: use {', '.join(TEAMS)}")
+    if not given:
+        raise ValueError(f"an agent needs at least one team of {', '.join(TEAMS)}")
+    return tuple(team for team in TEAMS if team in given)
+
+
+def _checked_capacity(capacity: int) -> int:
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise ValueError(f"capacity is 1-{MAX_CAPACITY} open conversations")
+    return capacity
 
 
 @dataclass(frozen=True)
@@ -64,16 +96,68 @@ class AgentDirectory:
         self._keys = keys
 
     async def add(
-        self, name: str, password: str, role: AgentRole = AgentRole.AGENT, display_name: str = ""
+        self,
+        name: str,
+        password: str,
+        role: AgentRole = AgentRole.AGENT,
+        display_name: str = "",
+        *,
+        teams: Iterable[str] | None = None,
+        capacity: int = DEFAULT_CAPACITY,
     ) -> Agent:
         if not AGENT_NAME.match(name):
             raise ValueError("agent names are 2-32 letters, digits, '.', '_' or '-'")
         if len(password) < 8:
             raise ValueError("passwords need at least 8 characters")
-        agent = Agent(name=name, role=role, display_name=display_name or name)
+        agent = Agent(
+            name=name,
+            role=role,
+            display_name=display_name or name,
+            teams=checked_teams(DEFAULT_TEAMS[role.value] if teams is None else teams),
+            capacity=_checked_capacity(capacity),
+        )
         record = asdict(agent) | {"password": await asyncio.to_thread(hash_password, password)}
         await self._redis.hset(self._keys.agents, name, json.dumps(record, ensure_ascii=False))
         return agent
+
+    async def update(
+        self,
+        name: str,
+        *,
+        teams: Iterable[str] | None = None,
+        capacity: int | None = None,
+        role: AgentRole | None = None,
+        display_name: str = "",
+    ) -> Agent | None:
+        """Change an account's teams, capacity, role or display name, keeping its password; the
+        console applies it at the agent's next action, without a new login. None: no such agent."""
+        changes: dict[str, object] = {}
+        if teams is not None:
+            changes["teams"] = checked_teams(teams)
+        if capacity is not None:
+            changes["capacity"] = _checked_capacity(capacity)
+        if role is not None:
+            changes["role"] = role
+        if display_name:
+            changes["display_name"] = display_name
+
+        async def change(pipe: Any) -> Agent | None:
+            data = await pipe.hget(self._keys.agents, name)
+            if data is None:
+                return None
+            record = json.loads(data)
+            agent = replace(_agent(record), **changes)  # type: ignore[arg-type]
+            pipe.multi()
+            record |= asdict(agent)
+            pipe.hset(self._keys.agents, name, json.dumps(record, ensure_ascii=False))
+            return agent
+
+        # WATCH the accounts hash: a concurrent change makes this one retry, never lost.
+        return await self._redis.transaction(change, self._keys.agents, value_from_callable=True)
+
+    async def get(self, name: str) -> Agent | None:
+        data = await self._redis.hget(self._keys.agents, name)
+        return _agent(json.loads(data)) if data is not None else None
 
     async def remove(self, name: str) -> bool:
         return bool(await self._redis.hdel(self._keys.agents, name))
@@ -131,8 +215,16 @@ class AgentDirectory:
         await self._redis.delete(self._keys.session(session_id))
 
 
-def _agent(record: dict[str, str]) -> Agent:
-    return Agent(record["name"], AgentRole(record["role"]), record["display_name"])
+def _agent(record: dict[str, Any]) -> Agent:
+    role = AgentRole(record["role"])
+    return Agent(
+        record["name"],
+        role,
+        record["display_name"],
+        # Accounts made before teams and capacity existed get the defaults.
+        tuple(record.get("teams") or DEFAULT_TEAMS[role.value]),
+        int(record.get("capacity") or DEFAULT_CAPACITY),
+    )
 
 
 @functools.cache

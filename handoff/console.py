@@ -12,10 +12,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from handoff.agents import AgentDirectory, AgentRole, Session
+from handoff.agents import Agent, AgentDirectory, AgentRole, Session
 from handoff.live import LiveHub
 from handoff.models import TEAMS, ChatMessage, Note, Role, Ticket, TicketStatus
-from handoff.queue import TicketQueue
+from handoff.queue import ClaimResult, TicketQueue
 from handoff.store import ConversationStore
 from handoff.supervision import Supervision
 from handoff.webutil import json_error, read_json_object, string_field
@@ -138,12 +138,14 @@ async def console_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/agent/me")
 async def me(request: web.Request) -> web.Response:
     session = await _api_session(request)
-    agent = session.agent
+    agent = await _current_agent(request, session)
     return web.json_response(
         {
             "name": agent.name,
             "display_name": agent.display_name,
             "role": agent.role.value,
+            "teams": list(agent.teams),
+            "capacity": agent.capacity,
             "csrf_token": session.csrf_token,
         }
     )
@@ -151,12 +153,18 @@ async def me(request: web.Request) -> web.Response:
 
 @routes.get("/api/agent/tickets")
 async def tickets(request: web.Request) -> web.Response:
+    """The lines of the agent's teams (supervisors: every line) and the agent's own tickets."""
     session = await _api_session(request)
+    agent = await _current_agent(request, session)
     queue = _services(request).queue
-    waiting = await queue.waiting()
-    mine = await queue.claimed_by(session.agent.name)
+    waiting = await queue.waiting(None if agent.sees_all_teams else agent.teams)
+    mine = await queue.claimed_by(agent.name)
     return web.json_response(
-        {"waiting": [t.to_wire() for t in waiting], "mine": [t.to_wire() for t in mine]}
+        {
+            "waiting": [t.to_wire() for t in waiting],
+            "mine": [t.to_wire() for t in mine],
+            "capacity": agent.capacity,
+        }
     )
 
 
@@ -180,8 +188,29 @@ async def ticket_detail(request: web.Request) -> web.Response:
 async def claim(request: web.Request) -> web.Response:
     session = await _api_session(request)
     services = _services(request)
+    agent = await _current_agent(request, session)
     ticket = await _ticket(request)
-    if not await services.queue.claim(ticket.id, session.agent.name):
+    result = await services.queue.claim(
+        ticket.id,
+        agent.name,
+        capacity=agent.capacity,
+        teams=None if agent.sees_all_teams else agent.teams,
+    )
+    if result is ClaimResult.AT_CAPACITY:
+        raise json_error(
+            409,
+            "at_capacity",
+            f"您已在处理 {agent.capacity} 个会话（上限 {agent.capacity}），请先结束一个再接入"
+            f" / You already have {agent.capacity} open conversations, your limit:"
+            " close one first",
+        )
+    if result is ClaimResult.OTHER_TEAM:
+        raise json_error(
+            403,
+            "other_team",
+            f"该会话属于 {ticket.team} 团队 / It waits for the {ticket.team} team",
+        )
+    if not result:
         raise json_error(409, "already_claimed", "该会话已被其他客服接入 / Someone else took it")
     claimed = await _ticket(request)
     await services.hooks.on_claimed(claimed, session)
@@ -237,12 +266,23 @@ async def transfer(request: web.Request) -> web.Response:
     ticket = await _own_ticket(request, session)
     body = await read_json_object(request)
     team, to_agent = str(body.get("team") or ""), str(body.get("agent") or "")
+    receiver = await services.agents.get(to_agent) if to_agent != session.agent.name else None
     if team in TEAMS:
-        moved = await services.queue.requeue(ticket, session.agent.name, team)
-    elif to_agent and to_agent != session.agent.name and await services.agents.exists(to_agent):
-        moved = await services.queue.reassign(ticket, session.agent.name, to_agent)
+        moved = bool(await services.queue.requeue(ticket, session.agent.name, team))
+    elif receiver is not None:
+        result = await services.queue.reassign(
+            ticket, session.agent.name, receiver.name, capacity=receiver.capacity
+        )
+        if result is ClaimResult.AT_CAPACITY:
+            raise json_error(
+                409,
+                "at_capacity",
+                f"{receiver.display_name} 已满 {receiver.capacity} 个会话，请转给团队或其他客服"
+                f" / {receiver.display_name} is at their limit of {receiver.capacity}",
+            )
+        moved = bool(result)
     else:
-        raise json_error(400, "bad_target", "请选择团队或其他客服 / Pick a team or another agent")
+        raise json_error(400, "bad_receiver", "请选择团队或其他客服 / Pick a team or another agent")
     if not moved:
         raise json_error(409, "not_open", "该会话已结束 / The ticket is no longer open")
     target = team or to_agent
@@ -331,6 +371,14 @@ async def _note_from(request: web.Request, session: Session) -> Note:
     if not text:
         raise json_error(422, "empty_note", "内容不能为空 / The note is empty")
     return Note(session.agent.display_name, text[:MAX_REPLY_CHARS], time.time())
+
+
+async def _current_agent(request: web.Request, session: Session) -> Agent:
+    """The account as it is now (teams and capacity may have changed since the login)."""
+    agent = await _services(request).agents.get(session.agent.name)
+    if agent is None:
+        raise json_error(401, "not_logged_in", "账号已被删除 / This account was removed")
+    return agent
 
 
 async def _ticket(request: web.Request) -> Ticket:

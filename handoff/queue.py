@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from redis.asyncio import Redis
 
@@ -38,17 +39,26 @@ redis.call('PUBLISH', ARGV[7], ARGV[8])
 return {ARGV[1], redis.call('ZRANK', KEYS[2], ARGV[1]), 1}
 """
 
+# The capacity and team checks sit inside the script so that two claims by one agent at once
+# cannot both pass them. ARGV[5]: the agent's capacity (0: no limit); ARGV[6]: their teams as
+# ",a,b," ("*": every team).
 _CLAIM = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
-if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 'taken' end
+local team = redis.call('HGET', KEYS[1], 'team') or ''
+if ARGV[6] ~= '*' and not string.find(ARGV[6], ',' .. team .. ',', 1, true) then
+  return 'other_team'
+end
+local capacity = tonumber(ARGV[5])
+if capacity > 0 and redis.call('SCARD', KEYS[4]) >= capacity then return 'at_capacity' end
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then return 'taken' end
 redis.call('HSET', KEYS[1], 'status', 'claimed', 'agent', ARGV[2], 'claimed_at', ARGV[3])
 redis.call('HSET', KEYS[3], 'owner', 'agent')
 redis.call('SADD', KEYS[4], ARGV[1])
 redis.call('EXPIRE', KEYS[4], ARGV[4])
 redis.call('SADD', KEYS[5], ARGV[2])
 redis.call('EXPIRE', KEYS[5], ARGV[4])
-redis.call('PUBLISH', ARGV[5], ARGV[6])
-return 1
+redis.call('PUBLISH', ARGV[7], ARGV[8])
+return 'claimed'
 """
 
 # Waited too long: the supervisor team gets it at top priority, still in arrival order.
@@ -91,19 +101,34 @@ redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 """
 
-# One agent hands a claimed ticket straight to another (ARGV[3]).
+# One agent hands a claimed ticket straight to another (ARGV[3]), within that agent's
+# capacity (ARGV[5], 0: no limit).
 _REASSIGN = """
-if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' then return 0 end
-if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 0 end
+if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' then return 'taken' end
+if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 'taken' end
+local capacity = tonumber(ARGV[5])
+if capacity > 0 and redis.call('SCARD', KEYS[3]) >= capacity then return 'at_capacity' end
 redis.call('HSET', KEYS[1], 'agent', ARGV[3])
 redis.call('SREM', KEYS[2], ARGV[1])
 if redis.call('SCARD', KEYS[2]) == 0 then redis.call('SREM', KEYS[4], ARGV[2]) end
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('EXPIRE', KEYS[3], ARGV[4])
 redis.call('SADD', KEYS[4], ARGV[3])
-redis.call('PUBLISH', ARGV[5], ARGV[6])
-return 1
+redis.call('PUBLISH', ARGV[6], ARGV[7])
+return 'claimed'
 """
+
+
+class ClaimResult(StrEnum):
+    """How a claim (or a hand-over to another agent) ended; truthy only when it took place."""
+
+    CLAIMED = "claimed"
+    TAKEN = "taken"  # no longer waiting (someone else has it, or it was closed)
+    AT_CAPACITY = "at_capacity"  # the agent already works as many conversations as allowed
+    OTHER_TEAM = "other_team"  # it waits for a team the agent is not in
+
+    def __bool__(self) -> bool:
+        return self is ClaimResult.CLAIMED
 
 
 @dataclass(frozen=True)
@@ -182,17 +207,29 @@ class TicketQueue:
         rank = await self._redis.zrank(self._keys.queue, ticket_id)
         return int(rank) + 1 if rank is not None else 0
 
-    async def waiting(self, limit: int = 200) -> list[Ticket]:
+    async def waiting(self, teams: Collection[str] | None = None, limit: int = 200) -> list[Ticket]:
+        """The line, first to be served first: every team's, or only ``teams``' tickets."""
         ticket_ids = await self._redis.zrange(self._keys.queue, 0, limit - 1)
-        return await self._tickets(ticket_ids)
+        tickets = await self._tickets(ticket_ids)
+        return tickets if teams is None else [t for t in tickets if t.team in teams]
 
     async def claimed_by(self, agent: str) -> list[Ticket]:
         ticket_ids = sorted(await self._redis.smembers(self._keys.agent_tickets(agent)))
         return await self._tickets(ticket_ids)
 
-    async def claim(self, ticket_id: str, agent: str) -> bool:
-        """Give a waiting ticket to ``agent``; of simultaneous claims exactly one wins."""
-        return await self._transition(
+    async def claim(
+        self,
+        ticket_id: str,
+        agent: str,
+        *,
+        capacity: int = 0,
+        teams: Collection[str] | None = None,
+    ) -> ClaimResult:
+        """Give a waiting ticket to ``agent``; of simultaneous claims exactly one wins. Refused
+        when the agent already holds ``capacity`` open tickets (0: no limit) or the ticket waits
+        for a team not in ``teams`` (None: any team)."""
+        allowed = "*" if teams is None else "," + ",".join(teams) + ","
+        return await self._claiming(
             _CLAIM,
             ticket_id,
             Event("ticket_claimed", ticket_id=ticket_id, owner=Owner.AGENT.value),
@@ -203,7 +240,7 @@ class TicketQueue:
                 self._keys.agent_tickets(agent),
                 self._keys.busy_agents,
             ],
-            [agent, repr(time.time()), str(self._ttl)],
+            [agent, repr(time.time()), str(self._ttl), str(capacity), allowed],
         )
 
     async def close(self, ticket_id: str, agent: str, outcome: str) -> bool:
@@ -261,9 +298,12 @@ class TicketQueue:
             [agent, str(score), team or ticket.team],
         )
 
-    async def reassign(self, ticket: Ticket, agent: str, to_agent: str) -> bool:
-        """Hand a claimed ticket from ``agent`` straight to ``to_agent``."""
-        return await self._transition(
+    async def reassign(
+        self, ticket: Ticket, agent: str, to_agent: str, *, capacity: int = 0
+    ) -> ClaimResult:
+        """Hand a claimed ticket from ``agent`` straight to ``to_agent``, unless ``to_agent``
+        already holds ``capacity`` open tickets (0: no limit)."""
+        return await self._claiming(
             _REASSIGN,
             ticket.id,
             Event("ticket_transferred", ticket_id=ticket.id, owner=Owner.AGENT.value),
@@ -273,7 +313,7 @@ class TicketQueue:
                 self._keys.agent_tickets(to_agent),
                 self._keys.busy_agents,
             ],
-            [agent, to_agent, str(self._ttl)],
+            [agent, to_agent, str(self._ttl), str(capacity)],
         )
 
     async def add_note(self, ticket_id: str, note: Note) -> None:
@@ -311,15 +351,36 @@ class TicketQueue:
         args: list[str],
     ) -> bool:
         """Run a state-change script: ARGV is the ticket id, ``args``, the channel, the event."""
+        return bool(await self._run(script, ticket_id, event, keys_of, args))
+
+    async def _claiming(
+        self,
+        script: str,
+        ticket_id: str,
+        event: Event,
+        keys_of: Callable[[Ticket], list[str]],
+        args: list[str],
+    ) -> ClaimResult:
+        """Run a script that gives a ticket to an agent and answers with a ClaimResult value."""
+        answer = await self._run(script, ticket_id, event, keys_of, args)
+        return ClaimResult(str(answer)) if answer else ClaimResult.TAKEN
+
+    async def _run(
+        self,
+        script: str,
+        ticket_id: str,
+        event: Event,
+        keys_of: Callable[[Ticket], list[str]],
+        args: list[str],
+    ) -> object:
         ticket = await self.get(ticket_id)
         if ticket is None:
-            return False
+            return None
         event = replace(event, conversation_id=ticket.conversation_id)
         keys = keys_of(ticket)
-        changed = await self._redis.eval(
+        return await self._redis.eval(
             script, len(keys), *keys, ticket_id, *args, self._keys.events, event.to_json()
         )
-        return bool(changed)
 
     async def _tickets(self, ticket_ids: list[str]) -> list[Ticket]:
         async with self._redis.pipeline(transaction=False) as pipe:

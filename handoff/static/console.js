@@ -3,6 +3,7 @@
   "use strict";
   const $ = (id) => document.getElementById(id);
   const ROLE = { customer: "客户", bot: "机器人", agent: "客服", system: "系统" };
+  const TEAM = { pre_sale: "售前", after_sale: "售后", complaints: "投诉", supervisor: "主管" };
   let me = null;
   let selected = null; // { ticket, packet }
   const shown = new Set();
@@ -41,6 +42,7 @@
   async function refresh() {
     const data = await api("/api/agent/tickets");
     $("mine").replaceChildren(...data.mine.map(ticketItem));
+    $("load").textContent = `${data.mine.length}/${data.capacity}`;
     $("waiting").replaceChildren(...data.waiting.map(ticketItem));
     $("waiting-count").textContent = String(data.waiting.length);
   }
@@ -84,17 +86,22 @@
     data.transcript.forEach(addTurn);
     const mine = ticket.status === "claimed" && ticket.agent === me.name;
     $("claim").hidden = ticket.status !== "queued";
+    $("notice").hidden = true;
     $("reply-form").hidden = !mine;
     document.querySelectorAll(".tickets li").forEach((li) =>
       li.classList.toggle("selected", li.dataset.ticketId === ticket.id));
   }
 
   $("claim").addEventListener("click", async () => {
+    let refused = "";
     try {
       await api(`/api/agent/tickets/${encodeURIComponent(selected.ticket.id)}/claim`, { method: "POST" });
-    } catch (error) { alert(error.message); }
+    } catch (error) { refused = error.message; }
     await open(selected.ticket.id);
     await refresh();
+    // Shown after the reload of the ticket, which clears any older notice.
+    $("notice").textContent = refused;
+    $("notice").hidden = !refused;
   });
 
   $("reply-form").addEventListener("submit", async (event) => {
@@ -230,7 +237,8 @@
 
   api("/api/agent/me").then((who) => {
     me = who;
-    $("me").textContent = `${who.display_name} (${who.role})`;
+    const teams = who.teams.map((t) => TEAM[t] || t).join("、");
+    $("me").textContent = `${who.display_name} (${who.role}) · ${teams}`;
     connect();
   });
 })();

@@ -33,3 +33,35 @@ async def test_sessions_carry_a_csrf_token_and_end_on_logout(redis: Redis, keys:
 async def test_bad_names_and_short_passwords_are_refused(redis: Redis, keys: Keys, name, password):
     with pytest.raises(ValueError):
         await AgentDirectory(redis, keys).add(name, password)
+
+
+async def test_agents_have_teams_and_a_capacity_that_can_change(redis: Redis, keys: Keys):
+    directory = AgentDirectory(redis, keys)
+    plain = await directory.add("alice", "correct horse")
+    assert (plain.teams, plain.capacity) == (("pre_sale", "after_sale"), 3)
+    assert not plain.sees_all_teams
+    boss = await directory.add("sue", "correct horse", AgentRole.SUPERVISOR)
+    assert boss.sees_all_teams
+    changed = await directory.update("alice", teams=["complaints", "after_sale"], capacity=5)
+    assert changed is not None and (changed.teams, changed.capacity) == (
+        ("after_sale", "complaints"),
+        5,
+    )
+    assert await directory.get("alice") == changed
+    assert await directory.authenticate("alice", "correct horse") == changed, "password kept"
+    assert await directory.update("nobody", capacity=2) is None
+
+
+async def test_accounts_saved_before_teams_existed_get_the_defaults(redis: Redis, keys: Keys):
+    old = '{"name": "old", "role": "agent", "display_name": "老王", "password": "x"}'
+    await redis.hset(keys.agents, "old", old)
+    agent = await AgentDirectory(redis, keys).get("old")
+    assert agent is not None and (agent.teams, agent.capacity) == (("pre_sale", "after_sale"), 3)
+
+
+@pytest.mark.parametrize(("teams", "capacity"), [([], 3), (["sales"], 3), (["pre_sale"], 0)])
+async def test_bad_teams_and_capacities_are_refused(redis: Redis, keys: Keys, teams, capacity):
+    with pytest.raises(ValueError):
+        await AgentDirectory(redis, keys).add(
+            "alice", "long enough", teams=teams, capacity=capacity
+        )

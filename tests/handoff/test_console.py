@@ -51,7 +51,7 @@ async def console(aiohttp_client, redis: Redis, keys: Keys):
     add_console(app)
     client = await aiohttp_client(app)
     client.events = events
-    client.store, client.queue = store, queue
+    client.store, client.queue, client.agents = store, queue, agents
     return client
 
 
@@ -243,3 +243,68 @@ async def test_supervisors_see_complaints_and_the_duty_report(console):
     assert "T1 客户等退款，明早跟进" in report["suggestions"]
     notes = await (await console.get("/api/agent/handover")).json()
     assert notes["notes"][0]["agent"] == "小爱"
+
+
+async def open_for(client, conversation_id: str, team: str) -> str:
+    place = await client.queue.open(
+        conversation_id,
+        "web",
+        priority=2,
+        team=team,
+        reasons=("explicit_request",),
+        summary=f"{team} question",
+        packet={},
+    )
+    return place.ticket_id
+
+
+async def test_agents_see_the_lines_of_their_teams_and_supervisors_see_all(console):
+    sale, complaint = (
+        await open_for(console, "c1", "pre_sale"),
+        await open_for(console, "c2", "complaints"),
+    )
+    await log_in(console, "alice")  # default teams: pre-sale and after-sale
+    listing = await (await console.get("/api/agent/tickets")).json()
+    assert [t["id"] for t in listing["waiting"]] == [sale]
+    headers = {"X-CSRF-Token": (await (await console.get("/api/agent/me")).json())["csrf_token"]}
+    refused = await console.post(f"/api/agent/tickets/{complaint}/claim", headers=headers)
+    assert refused.status == 403 and (await refused.json())["error"] == "other_team"
+
+    await console.agents.update("alice", teams=["after_sale", "complaints"])  # no new login
+    listing = await (await console.get("/api/agent/tickets")).json()
+    assert [t["id"] for t in listing["waiting"]] == [complaint]
+
+    console.session.cookie_jar.clear()
+    await log_in(console, "sue")
+    listing = await (await console.get("/api/agent/tickets")).json()
+    assert {t["id"] for t in listing["waiting"]} == {sale, complaint}
+
+
+async def test_a_claim_beyond_capacity_is_refused_with_a_clear_message(console):
+    await console.agents.update("alice", capacity=2)
+    headers = {"X-CSRF-Token": await log_in(console, "alice")}
+    tickets = [await open_for(console, f"c{n}", "after_sale") for n in range(3)]
+    for ticket_id in tickets[:2]:
+        claimed = await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=headers)
+        assert claimed.status == 200
+    refused = await console.post(f"/api/agent/tickets/{tickets[2]}/claim", headers=headers)
+    body = await refused.json()
+    assert refused.status == 409 and body["error"] == "at_capacity"
+    assert "上限 2" in body["message"] and "close one first" in body["message"]
+    assert (await console.queue.get(tickets[2])).status.value == "queued"
+    me = await (await console.get("/api/agent/me")).json()
+    assert (me["teams"], me["capacity"]) == (["pre_sale", "after_sale"], 2)
+
+
+async def test_a_transfer_to_a_full_agent_is_refused(console):
+    await console.agents.update("bob", capacity=1)
+    bobs = await open_for(console, "c1", "after_sale")
+    assert await console.queue.claim(bobs, "bob")
+    headers = {"X-CSRF-Token": await log_in(console, "alice")}
+    mine = await open_for(console, "c2", "after_sale")
+    await console.post(f"/api/agent/tickets/{mine}/claim", headers=headers)
+    refused = await console.post(
+        f"/api/agent/tickets/{mine}/transfer", json={"agent": "bob"}, headers=headers
+    )
+    assert refused.status == 409 and (await refused.json())["error"] == "at_capacity"
+    assert (await console.queue.get(mine)).agent == "alice"
