@@ -8,18 +8,23 @@ from redis.asyncio import Redis
 
 from bot import settings as settings_module
 from bot.settings import Settings
+from faq.knowledge import load_policy
 from handoff.keys import Keys
 from orders.client import OrderBackend
 from orders.demo_store import DemoOrderStore
+from orders.http_backend import HttpOrderBackend
+
+RETURN_WINDOW_POLICY = "return_window_days"
 
 
 class Backends:
-    """One per action: the order store and Redis, created on first use (never at import)."""
+    """One per action: the order backend and Redis, created on first use (never at import)."""
 
     def __init__(self) -> None:
         self._settings: Settings | None = None
-        self._orders: DemoOrderStore | None = None
+        self._orders: OrderBackend | None = None
         self._redis: Redis | None = None
+        self._return_window_days: int | None = None
 
     @property
     def settings(self) -> Settings:
@@ -31,12 +36,27 @@ class Backends:
     def keys(self) -> Keys:
         return Keys(self.settings.redis_prefix)
 
+    @property
+    def return_window_days(self) -> int:
+        """The shop's no-reason return window, from the one place shop policy lives."""
+        if self._return_window_days is None:
+            policy = load_policy(self.settings.faq_dir)
+            self._return_window_days = int(policy.get(RETURN_WINDOW_POLICY, "7"))
+        return self._return_window_days
+
     async def orders(self) -> OrderBackend:
-        """The demo store (seeded on first use, in a worker thread); raises OrderError."""
+        """The configured order backend (the demo store is seeded on first use); raises
+        OrderError."""
         if self._orders is None:
-            store = DemoOrderStore(self.settings.orders_db)
-            await asyncio.to_thread(store.ensure_seeded)
-            self._orders = store
+            settings = self.settings
+            if settings.orders_backend == "http":
+                self._orders = HttpOrderBackend(settings.orders_api_url, settings.orders_api_token)
+            else:
+                store = DemoOrderStore(
+                    settings.orders_db, return_window_days=self.return_window_days
+                )
+                await asyncio.to_thread(store.ensure_seeded)
+                self._orders = store
         return self._orders
 
     def redis(self) -> Redis:

@@ -6,22 +6,28 @@ import asyncio
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
 from actions.backends import Backends
 from actions.language import EXTERNAL_PREFIXES
+from actions.order_flow import OrderDesk
+from handoff.masking import mask_address, mask_name, mask_phone
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
 from handoff.signals import Escalation, load_rules
+from orders.models import Order, OrderError
 
 EXPLICIT_REQUEST_RULE = "explicit_request"
 RASA_INTERNAL_SLOTS = frozenset({"session_started_metadata", "requested_slot"})
+CASE_ESCALATION_SLOT = "case_escalation"
 
 
 class ActionHandoff(Action):
     def __init__(self) -> None:
         self._backends = Backends()
+        self._desk = OrderDesk(self._backends)
         self._explicit: Escalation | None = None
 
     def name(self) -> str:
@@ -30,7 +36,11 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        escalation = _router_escalation(tracker) or await self._explicit_request()
+        escalation = (
+            _case_escalation(tracker)
+            or _router_escalation(tracker)
+            or await self._explicit_request()
+        )
         metadata = _latest_customer_metadata(tracker)
         packet = build_packet(
             tracker.sender_id,
@@ -45,6 +55,7 @@ class ActionHandoff(Action):
                 for name, value in tracker.current_slot_values().items()
                 if name not in RASA_INTERNAL_SLOTS
             },
+            orders=await self._order_cards(tracker),
         )
         try:
             place = await self._ticket_queue().open(
@@ -60,7 +71,19 @@ class ActionHandoff(Action):
             dispatcher.utter_message(response="utter_handoff_failed")
             return []
         dispatcher.utter_message(response="utter_handoff_queued", position=max(place.position, 1))
-        return []
+        return [SlotSet(CASE_ESCALATION_SLOT, None)]
+
+    async def _order_cards(self, tracker: Tracker) -> tuple[dict[str, Any], ...]:
+        """Masked snapshots of the orders the conversation is about, for the agent's screen."""
+        order_ids = {tracker.get_slot("order_id"), tracker.get_slot("verified_order")} - {None}
+        cards = []
+        for order_id in sorted(str(i) for i in order_ids):
+            try:
+                order = await self._desk.order(order_id)
+            except OrderError:
+                continue  # the agent still has the number in the transcript
+            cards.append(order_card(order, verified=order_id == tracker.get_slot("verified_order")))
+        return tuple(cards)
 
     async def _explicit_request(self) -> Escalation:
         """The shop's rule for a customer who asks for a human in words the router did not match."""
@@ -109,6 +132,43 @@ def _latest_customer_metadata(tracker: Tracker) -> dict[str, Any]:
         if event.get("event") == "user" and "signals" in metadata:
             return dict(metadata)
     return {}
+
+
+def order_card(order: Order, *, verified: bool) -> dict[str, Any]:
+    """What the agent needs of an order, personal data masked."""
+    return {
+        "id": order.id,
+        "status": order.status.value,
+        "verified_owner": verified,
+        "items": order.items_summary,
+        "total_yuan": round(order.total_cents / 100, 2),
+        "created_at": order.created_at,
+        "paid_at": order.paid_at,
+        "shipped_at": order.shipped_at,
+        "delivered_at": order.delivered_at,
+        "courier": order.courier,
+        "tracking_no": order.tracking_no,
+        "tracking": [
+            f"{event.ts} {event.location} {event.description}" for event in order.tracking[-5:]
+        ],
+        "receiver": mask_name(order.receiver_name),
+        "phone": mask_phone(order.receiver_phone),
+        "address": mask_address(order.address),
+    }
+
+
+def _case_escalation(tracker: Tracker) -> Escalation | None:
+    """A case rule an order flow matched (VIP, order value, refund outside policy)."""
+    found = tracker.get_slot(CASE_ESCALATION_SLOT)
+    if not isinstance(found, dict):
+        return None
+    return Escalation(
+        str(found["rule_id"]),
+        int(found["priority"]),
+        str(found["team"]),
+        str(found["reason"]),
+        str(found.get("matched", "")),
+    )
 
 
 def _router_escalation(tracker: Tracker) -> Escalation | None:

@@ -1,54 +1,337 @@
-"""Order look-ups through the order backend, answered with the domain's responses."""
+"""The order flows' last step, once the form has the order and knows it is the customer's:
+status and logistics, cancelling, changing the address or phone, returns. Replies come from the
+domain's responses; the backend's answer decides which one."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backends import Backends
-from orders.models import OrderError, OrderErrorKind
+from actions.handoff import CASE_ESCALATION_SLOT
+from actions.order_flow import OrderDesk, end_of_flow, request_id, return_kind_name
+from actions.order_forms import within_return_window
+from bot.texts import Texts
+from handoff.masking import mask_address, mask_phone
+from handoff.signals import CaseFacts, Escalation, case_escalation, load_rules
+from orders.client import (
+    ALREADY_CANCELLED,
+    ALREADY_REFUNDED,
+    ALREADY_REQUESTED,
+    OUTSIDE_WINDOW,
+)
+from orders.models import (
+    BEFORE_DISPATCH,
+    IN_TRANSIT,
+    Order,
+    OrderError,
+    OrderErrorKind,
+    OrderStatus,
+)
 
-BACKEND_TIMEOUT_SECONDS = 3.0
+TIMELINE_EVENTS = 4
 
 
-class ActionOrderStatus(Action):
+class OrderAction(Action):
+    """The flow's final action: stops early when the form already ended the flow."""
+
     def __init__(self) -> None:
         self._backends = Backends()
-
-    def name(self) -> str:
-        return "action_order_status"
+        self._desk = OrderDesk(self._backends)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        order_id = next(tracker.get_latest_entity_values("order_id"), None) or tracker.get_slot(
-            "order_id"
-        )
-        if not order_id:
+        if tracker.get_slot("order_check"):
+            return end_of_flow()  # the form said why (locked, unknown twice, backend down)
+        order_id = tracker.get_slot("order_id")
+        if not order_id or tracker.get_slot("verified_order") != order_id:
             dispatcher.utter_message(response="utter_ask_order_id")
-            return []
+            return end_of_flow()
         try:
-            order = await asyncio.wait_for(
-                (await self._backends.orders()).get_order(str(order_id)), BACKEND_TIMEOUT_SECONDS
+            order = await self._desk.order(str(order_id))
+            events = await self.answer(dispatcher, tracker, order)
+        except OrderError as error:
+            dispatcher.utter_message(
+                response="utter_order_not_found"
+                if error.kind is OrderErrorKind.NOT_FOUND
+                else "utter_order_backend_down",
+                order_id=order_id,
+            )
+            events = []
+        return [*end_of_flow(), *events]
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order
+    ) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def escalate_case(
+        self, tracker: Tracker, order: Order, **facts: Any
+    ) -> Escalation | None:
+        """The shop's case rules (VIP, order value, refund outside policy) for this order."""
+        customer_vip = False
+        try:
+            buyer = await self._desk.call((await self._desk.backend()).customer(order.customer_id))
+            customer_vip = buyer.vip
+        except OrderError:
+            pass  # the rules still see the order's value
+        rules = await asyncio.to_thread(load_rules)
+        return case_escalation(
+            rules, CaseFacts(vip=customer_vip, order_total_cents=order.total_cents, **facts)
+        )
+
+
+def status_reply(dispatcher: CollectingDispatcher, order: Order) -> None:
+    dispatcher.utter_message(
+        response=f"utter_order_status_{order.status.value}",
+        order_id=order.id,
+        items=order.items_summary,
+        courier=order.courier,
+        tracking_no=order.tracking_no,
+    )
+
+
+def hand_to_person(escalation: Escalation) -> list[dict[str, Any]]:
+    """Give the conversation to a person for the rule's reason (the order is in the packet)."""
+    record = {
+        "rule_id": escalation.rule_id,
+        "priority": escalation.priority,
+        "team": escalation.team,
+        "reason": escalation.reason,
+        "matched": escalation.matched,
+    }
+    return [SlotSet(CASE_ESCALATION_SLOT, record), FollowupAction("action_handoff")]
+
+
+class ActionOrderStatus(OrderAction):
+    def name(self) -> str:
+        return "action_order_status"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order
+    ) -> list[dict[str, Any]]:
+        if _asked_about_logistics(tracker) and order.tracking:
+            dispatcher.utter_message(
+                response="utter_order_logistics",
+                order_id=order.id,
+                courier=order.courier,
+                tracking_no=order.tracking_no,
+                timeline=timeline(order),
+            )
+            if order.status is OrderStatus.DELAYED:
+                dispatcher.utter_message(response="utter_order_delay_apology")
+        else:
+            status_reply(dispatcher, order)
+        if order.status is OrderStatus.DELAYED:
+            await self._plan_for_delay(dispatcher, tracker, order)
+        return [SlotSet("order_id", order.id)]
+
+    async def _plan_for_delay(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order
+    ) -> None:
+        """SERVICE-NORMS: a delayed parcel gets an apology, then a plan within 2 hours."""
+        try:
+            backend = await self._desk.backend()
+            follow_up = await self._desk.call(
+                backend.urge_delivery(order.id, request_id=request_id(tracker, "urge", order.id))
+            )
+        except OrderError:
+            dispatcher.utter_message(response="utter_order_delay_no_plan")
+            return
+        due = datetime.fromisoformat(follow_up.due_at)
+        dispatcher.utter_message(response="utter_order_delay_plan", due=due.strftime("%H:%M"))
+
+
+class ActionCancelOrder(OrderAction):
+    def name(self) -> str:
+        return "action_cancel_order"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order
+    ) -> list[dict[str, Any]]:
+        if order.status is OrderStatus.CANCELLED:
+            dispatcher.utter_message(response="utter_order_already_cancelled", order_id=order.id)
+            return []
+        if order.status not in BEFORE_DISPATCH:
+            _too_late(dispatcher, order, "utter_order_cancel_too_late")
+            return []
+        if tracker.get_slot("confirmed") is not True:
+            dispatcher.utter_message(response="utter_order_cancel_kept", order_id=order.id)
+            return []
+        if escalation := await self.escalate_case(tracker, order):
+            dispatcher.utter_message(response="utter_order_to_specialist", order_id=order.id)
+            return hand_to_person(escalation)
+        backend = await self._desk.backend()
+        try:
+            cancelled = await self._desk.call(
+                backend.cancel(order.id, request_id=request_id(tracker, "cancel", order.id))
             )
         except OrderError as error:
-            if error.kind is OrderErrorKind.NOT_FOUND:
-                dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
-                return [SlotSet("order_id", None)]
-            dispatcher.utter_message(response="utter_order_backend_down")
-            return []
-        except TimeoutError:
-            dispatcher.utter_message(response="utter_order_backend_down")
+            if error.kind is not OrderErrorKind.NOT_ALLOWED:
+                raise
+            if error.reason == ALREADY_CANCELLED:
+                dispatcher.utter_message(
+                    response="utter_order_already_cancelled", order_id=order.id
+                )
+            else:
+                _too_late(
+                    dispatcher, await self._desk.order(order.id), "utter_order_cancel_too_late"
+                )
             return []
         dispatcher.utter_message(
-            response=f"utter_order_status_{order.status.value}",
-            order_id=order.id,
-            items=order.items_summary,
-            courier=order.courier,
-            tracking_no=order.tracking_no,
+            response="utter_order_cancelled_refund" if order.paid_at else "utter_order_cancelled",
+            order_id=cancelled.id,
+            amount=_yuan(order.total_cents),
         )
-        return [SlotSet("order_id", order.id)]
+        return []
+
+
+class ActionChangeOrder(OrderAction):
+    def name(self) -> str:
+        return "action_change_order"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order
+    ) -> list[dict[str, Any]]:
+        if order.status not in BEFORE_DISPATCH:
+            _too_late(dispatcher, order, "utter_order_change_too_late")
+            return []
+        if tracker.get_slot("confirmed") is not True:
+            dispatcher.utter_message(response="utter_order_change_kept", order_id=order.id)
+            return []
+        backend = await self._desk.backend()
+        change = tracker.get_slot("change_field")
+        operation = request_id(tracker, f"change_{change}", order.id)
+        try:
+            if change == "phone":
+                phone = str(tracker.get_slot("new_phone"))
+                await self._desk.call(
+                    backend.change_phone(order.id, phone=phone, request_id=operation)
+                )
+                dispatcher.utter_message(
+                    response="utter_order_phone_changed",
+                    order_id=order.id,
+                    phone=mask_phone(phone),
+                )
+            else:
+                address = str(tracker.get_slot("new_address"))
+                await self._desk.call(
+                    backend.change_address(order.id, address=address, request_id=operation)
+                )
+                dispatcher.utter_message(
+                    response="utter_order_address_changed",
+                    order_id=order.id,
+                    address=mask_address(address),
+                )
+        except OrderError as error:
+            if error.kind is not OrderErrorKind.NOT_ALLOWED:
+                raise
+            _too_late(dispatcher, await self._desk.order(order.id), "utter_order_change_too_late")
+        return []
+
+
+class ActionRequestReturn(OrderAction):
+    def __init__(self) -> None:
+        super().__init__()
+        self._texts = Texts.load()
+
+    def name(self) -> str:
+        return "action_request_return"
+
+    async def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order
+    ) -> list[dict[str, Any]]:
+        if order.status in (OrderStatus.RETURN_REQUESTED, OrderStatus.REFUNDED):
+            status_reply(dispatcher, order)  # the progress of the one already asked for
+            return []
+        if order.status is not OrderStatus.DELIVERED:
+            _not_delivered_yet(dispatcher, order)
+            return []
+        if not within_return_window(order, self._backends.return_window_days):
+            return await self._outside_window(dispatcher, tracker, order)
+        if tracker.get_slot("confirmed") is not True:
+            dispatcher.utter_message(response="utter_return_kept", order_id=order.id)
+            return []
+        if escalation := await self.escalate_case(tracker, order):
+            dispatcher.utter_message(response="utter_order_to_specialist", order_id=order.id)
+            return hand_to_person(escalation)
+        backend = await self._desk.backend()
+        try:
+            registered = await self._desk.call(
+                backend.request_return(
+                    order.id,
+                    kind=str(tracker.get_slot("return_kind")),
+                    reason=str(tracker.get_slot("return_reason")),
+                    request_id=request_id(tracker, "return", order.id),
+                )
+            )
+        except OrderError as error:
+            if error.kind is not OrderErrorKind.NOT_ALLOWED:
+                raise
+            if error.reason == OUTSIDE_WINDOW:
+                return await self._outside_window(dispatcher, tracker, order)
+            if error.reason in (ALREADY_REQUESTED, ALREADY_REFUNDED):
+                status_reply(dispatcher, await self._desk.order(order.id))
+                return []
+            raise
+        dispatcher.utter_message(
+            response=f"utter_return_registered_{registered.reason.value}",
+            order_id=order.id,
+            kind=return_kind_name(tracker, registered.kind.value, self._texts),
+        )
+        return []
+
+    async def _outside_window(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order
+    ) -> list[dict[str, Any]]:
+        """Past the no-reason window a person decides (SERVICE-NORMS: never refuse flatly)."""
+        dispatcher.utter_message(response="utter_return_outside_window", order_id=order.id)
+        escalation = await self.escalate_case(tracker, order, refund_outside_policy=True)
+        return hand_to_person(escalation) if escalation else [FollowupAction("action_handoff")]
+
+
+def timeline(order: Order) -> str:
+    """The latest tracking events, newest first, one a line."""
+    lines = []
+    for event in reversed(order.tracking[-TIMELINE_EVENTS:]):
+        when = datetime.fromisoformat(event.ts).strftime("%m-%d %H:%M")
+        lines.append(f"{when} {event.location} {event.description}".strip())
+    return "\n".join(lines)
+
+
+def _asked_about_logistics(tracker: Tracker) -> bool:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent in ("order_logistics", "order_status"):
+                return intent == "order_logistics"
+    return False
+
+
+def _too_late(dispatcher: CollectingDispatcher, order: Order, response: str) -> None:
+    """After dispatch: refuse the parcel on delivery, or return it after (SERVICE-NORMS)."""
+    if order.status is OrderStatus.CANCELLED:
+        dispatcher.utter_message(response="utter_order_already_cancelled", order_id=order.id)
+    elif order.status in IN_TRANSIT:
+        dispatcher.utter_message(response=response, order_id=order.id)
+    else:
+        dispatcher.utter_message(response=f"{response}_delivered", order_id=order.id)
+
+
+def _not_delivered_yet(dispatcher: CollectingDispatcher, order: Order) -> None:
+    if order.status in IN_TRANSIT:
+        dispatcher.utter_message(response="utter_return_in_transit", order_id=order.id)
+    elif order.status is OrderStatus.CANCELLED:
+        dispatcher.utter_message(response="utter_order_already_cancelled", order_id=order.id)
+    else:
+        dispatcher.utter_message(response="utter_return_before_dispatch", order_id=order.id)
+
+
+def _yuan(cents: int) -> str:
+    return f"{cents / 100:.2f}"

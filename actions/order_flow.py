@@ -1,0 +1,163 @@
+"""What every order action shares: the backend behind a 3 s limit, the customer the channel
+vouched for, ownership checks with their lock, request ids, and the flow's slots."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from redis.exceptions import RedisError
+
+from actions.backends import Backends
+from bot.texts import Texts
+from orders.client import TIMEOUT, OrderBackend
+from orders.models import Order, OrderError, OrderErrorKind
+
+T = TypeVar("T")
+
+BACKEND_TIMEOUT_SECONDS = 3.0
+# SERVICE-NORMS / issue 5: three wrong tries lock that order for 15 minutes in that conversation.
+VERIFY_ATTEMPTS = 3
+VERIFY_LOCK_SECONDS = 15 * 60
+# Two unknown order numbers in a row: a person looks instead.
+LOOKUP_MISSES_BEFORE_HUMAN = 2
+
+# Slots the order forms fill; cleared when a flow ends so the next flow starts clean.
+FLOW_SLOTS = (
+    "phone_last4",
+    "confirmed",
+    "change_field",
+    "new_phone",
+    "new_address",
+    "return_kind",
+    "return_reason",
+    "order_check",
+    "lookup_misses",
+)
+# What a form found that ends it early; the validation already told the customer.
+CHECK_LOCKED = "locked"
+CHECK_NOT_FOUND = "not_found"
+CHECK_UNAVAILABLE = "unavailable"
+
+RETURN_KINDS = ("return", "exchange", "refund")
+_LATEST = re.compile(r"最近|最新|刚[买下拍]|上一[单个笔]|latest|last order|recent", re.IGNORECASE)
+
+# One INCR and the lock's clock in one step: the 15 minutes run from the third wrong try.
+_RECORD_FAILURE = """
+local failures = redis.call('INCR', KEYS[1])
+if failures == 1 or failures == tonumber(ARGV[2]) then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return failures
+"""
+
+
+def channel_customer(tracker: Tracker) -> str:
+    """The customer the channel vouched for (a signed shop login), or "" when anonymous.
+
+    Taken from the kefu router's metadata on the customer's own messages only: an external
+    intent or a typed ``/intent{...}`` payload cannot claim an identity."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        metadata = event.get("metadata") or {}
+        if "signals" in metadata:
+            return str(metadata.get("customer_id") or "")
+    return ""
+
+
+def asks_for_latest(text: str) -> bool:
+    return bool(_LATEST.search(text))
+
+
+def request_id(tracker: Tracker, operation: str, order_id: str) -> str:
+    """The same for a retried action on the same customer message, different for a new one:
+    the backend then changes the order at most once per confirmation."""
+    confirmation = ""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            confirmation = repr(event.get("timestamp"))
+            break
+    raw = f"{tracker.sender_id}|{operation}|{order_id}|{confirmation}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def end_of_flow() -> list[dict[str, Any]]:
+    return [SlotSet(name, None) for name in FLOW_SLOTS]
+
+
+def return_kind_name(tracker: Tracker, kind: str, texts: Texts) -> str:
+    """How the customer's language names the request (bot/messages.yml)."""
+    language = "en" if tracker.get_slot("language") == "en" else "zh"
+    return texts.get(f"return_kind_{kind}", language) if kind in RETURN_KINDS else ""
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+class OrderDesk:
+    """The actions' way to the order backend and the verification state in Redis."""
+
+    def __init__(self, backends: Backends) -> None:
+        self._backends = backends
+
+    async def call(self, pending: Awaitable[T]) -> T:
+        """The backend's answer within 3 s; slow is as good as down (UNAVAILABLE)."""
+        try:
+            return await asyncio.wait_for(pending, BACKEND_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise OrderError(OrderErrorKind.UNAVAILABLE, TIMEOUT) from None
+
+    async def backend(self) -> OrderBackend:
+        return await self._backends.orders()
+
+    async def order(self, order_id: str) -> Order:
+        return await self.call(self._fetch_order(order_id))
+
+    async def latest_orders(self, customer_id: str, limit: int = 3) -> list[Order]:
+        return (await self.call(self._fetch_orders_of(customer_id)))[:limit]
+
+    async def failures(self, conversation_id: str, order_id: str) -> int:
+        """Wrong digits so far; raises OrderError(UNAVAILABLE) when the count cannot be read,
+        since verifying without counting would allow unlimited guesses."""
+        try:
+            value = await self._backends.redis().get(
+                self._backends.keys.verify_failures(conversation_id, order_id)
+            )
+        except RedisError as error:
+            raise OrderError(OrderErrorKind.UNAVAILABLE, "verification_store") from error
+        return int(value or 0)
+
+    async def record_failure(self, conversation_id: str, order_id: str) -> int:
+        try:
+            return int(
+                await self._backends.redis().eval(
+                    _RECORD_FAILURE,
+                    1,
+                    self._backends.keys.verify_failures(conversation_id, order_id),
+                    str(VERIFY_LOCK_SECONDS),
+                    str(VERIFY_ATTEMPTS),
+                )
+            )
+        except RedisError as error:
+            raise OrderError(OrderErrorKind.UNAVAILABLE, "verification_store") from error
+
+    async def clear_failures(self, conversation_id: str, order_id: str) -> None:
+        try:
+            await self._backends.redis().delete(
+                self._backends.keys.verify_failures(conversation_id, order_id)
+            )
+        except RedisError as error:
+            raise OrderError(OrderErrorKind.UNAVAILABLE, "verification_store") from error
+
+    async def _fetch_order(self, order_id: str) -> Order:
+        return await (await self.backend()).get_order(order_id)
+
+    async def _fetch_orders_of(self, customer_id: str) -> list[Order]:
+        return await (await self.backend()).orders_of(customer_id)
