@@ -1,76 +1,211 @@
-"""python -m orders: inspect the demo order store."""
+"""python -m orders: look into the demo order store and move its orders along by hand, so that
+every conversation flow (status, logistics, delays, changes, cancellation, returns) can be tried.
+Names, phone numbers and addresses are shown masked."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 
+from aiohttp import web
 from redis.asyncio import Redis
 
 from bot import settings as settings_module
 from bot.settings import Settings
 from bot.texts import Texts
 from handoff.keys import Keys
-from handoff.masking import mask_name, mask_phone
+from handoff.masking import mask_address, mask_name, mask_phone
 from orders.demo_store import DemoOrderStore
-from orders.models import OrderError
+from orders.http_api import create_app
+from orders.models import Order, OrderError
 from orders.restock import RestockAlerts
+
+Command = Callable[[DemoOrderStore, Settings, argparse.Namespace], Awaitable[None]]
+DEFAULT_SERVE_PORT = 8090
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = settings_module.load()
+    store = DemoOrderStore(settings.orders_db, return_window_days=settings.return_window_days)
+    try:
+        if args.command == "seed":
+            print("created" if store.ensure_seeded() else "already there")
+        elif args.command == "reseed":
+            store.reseed()
+            print(f"recreated {settings.orders_db}")
+        elif args.command == "serve":
+            store.ensure_seeded()
+            app = create_app(store, token=settings.orders_api_token)
+            web.run_app(app, host=args.host, port=args.port, print=print)
+        else:
+            store.ensure_seeded()
+            asyncio.run(args.run(store, settings, args))
+    except OrderError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m orders", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("seed", help="create the demo store if it does not exist")
-    listing = commands.add_parser("list", help="list orders (optionally of one status)")
-    listing.add_argument("--status", default="")
-    show = commands.add_parser("show", help="show one order")
-    show.add_argument("order_id")
-    commands.add_parser("products", help="list the catalogue with stock")
-    stock = commands.add_parser(
-        "stock", help="set a product's stock; customers waiting for it are told when it is back"
+
+    def command(
+        name: str, run: Command | None, help: str, *, of_order: bool = False
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=run)
+        if of_order:
+            sub.add_argument("order_id")
+        return sub
+
+    command("seed", None, "create the demo store if it is missing or of an older schema")
+    command("reseed", None, "throw the demo store away and create it again")
+    command("list", _list, "list the orders").add_argument("--status", default="")
+    command(
+        "show",
+        _show,
+        "one order: buyer, times, tracking, returns, refunds, follow-ups",
+        of_order=True,
+    )
+    command("customers", _customers, "the customers, masked")
+    command("products", _products, "the catalogue with stock")
+    stock = command(
+        "stock",
+        _stock,
+        "set a product's stock; customers waiting for it are told when it is back",
     )
     stock.add_argument("sku")
     stock.add_argument("quantity", type=int)
-    args = parser.parse_args(argv)
+    command("returns", _returns, "return, exchange and refund requests")
+    command("followups", _follow_ups, "follow-up tasks (an urged delivery to check again)")
+    command(
+        "advance",
+        _advance,
+        "next step: unpaid > paid > packed > shipped > delivered",
+        of_order=True,
+    )
+    command("pay", _pay, "the customer pays an unpaid order", of_order=True)
+    command("delay", _delay, "a shipped parcel stops moving", of_order=True)
+    event = command("event", _event, "a courier's scan of a shipped parcel", of_order=True)
+    event.add_argument("location")
+    event.add_argument("text")
+    serve = command("serve", None, "serve the HTTP order API over the demo store")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=DEFAULT_SERVE_PORT)
+    return parser
 
-    settings = settings_module.load()
-    store = DemoOrderStore(settings.orders_db)
-    if args.command == "seed":
-        print("created" if store.ensure_seeded() else "already there")
-        return 0
-    store.ensure_seeded()
-    if args.command == "products":
-        for product in asyncio.run(store.products()):
-            print(f"{product.sku}  {product.stock:>5}  {product.category}  {product.name}")
-        return 0
-    if args.command == "stock":
-        try:
-            told = asyncio.run(set_stock_and_announce(settings, store, args.sku, args.quantity))
-        except OrderError as error:
-            print(error, file=sys.stderr)
-            return 1
-        print(f"{args.sku}: stock {args.quantity}; {told} waiting customer(s) told")
-        return 0
-    if args.command == "show":
-        try:
-            order = asyncio.run(store.get_order(args.order_id))
-        except OrderError as error:
-            print(error, file=sys.stderr)
-            return 1
-        print(f"{order.id}  {order.status.value}  {order.items_summary}")
-        print(
-            f"  buyer {order.customer_id} {mask_name(order.receiver_name)} {mask_phone(order.receiver_phone)}"
-        )
-        for event in order.tracking:
-            print(f"  {event.ts}  {event.location}  {event.description}")
-        return 0
-    for order in asyncio.run(store.all_orders()):
+
+def _yuan(cents: int) -> str:
+    return f"¥{cents / 100:.2f}"
+
+
+def _summary(order: Order) -> str:
+    return f"{order.id}  {order.status.value:<16} {order.customer_id}  {order.items_summary}"
+
+
+async def _list(store: DemoOrderStore, settings: Settings, args: argparse.Namespace) -> None:
+    for order in await store.all_orders():
         if not args.status or order.status.value == args.status:
+            print(_summary(order))
+
+
+async def _show(store: DemoOrderStore, settings: Settings, args: argparse.Namespace) -> None:
+    order = await store.get_order(args.order_id)
+    print(f"{order.id}  {order.status.value}  {order.items_summary}  {_yuan(order.total_cents)}")
+    print(
+        f"  buyer {order.customer_id} {mask_name(order.receiver_name)}"
+        f" {mask_phone(order.receiver_phone)}  {mask_address(order.address)}"
+    )
+    times = [
+        ("created", order.created_at),
+        ("paid", order.paid_at),
+        ("shipped", order.shipped_at),
+        ("delivered", order.delivered_at),
+    ]
+    print("  " + "  ".join(f"{name} {at}" for name, at in times if at))
+    if order.tracking_no:
+        print(f"  {order.courier} {order.tracking_no}")
+    for event in order.tracking:
+        print(f"    {event.ts}  {event.location}  {event.description}")
+    for request in await store.returns():
+        if request.order_id == order.id:
             print(
-                f"{order.id}  {order.status.value:<16} {order.customer_id}  {order.items_summary}"
+                f"  {request.id}: {request.kind.value} ({request.reason.value}),"
+                f" postage paid by {request.postage_paid_by}, {request.status}"
             )
-    return 0
+    for refund in await store.refunds():
+        if refund.order_id == order.id:
+            print(f"  {refund.id}: refund {_yuan(refund.amount_cents)} ({refund.cause})")
+    for task in await store.follow_ups():
+        if task.order_id == order.id:
+            print(f"  {task.id}: {task.kind} due {task.due_at}{' (done)' if task.done else ''}")
+
+
+async def _customers(store: DemoOrderStore, settings: Settings, args: argparse.Namespace) -> None:
+    for customer, address in await store.customers():
+        vip = "VIP" if customer.vip else "   "
+        print(
+            f"{customer.id}  {vip}  {mask_name(customer.name):<4} {mask_phone(customer.phone)}"
+            f"  {mask_address(address)}"
+        )
+
+
+async def _products(store: DemoOrderStore, settings: Settings, args: argparse.Namespace) -> None:
+    for product in await store.products():
+        print(f"{product.sku}  {product.stock:>5}  {product.category}  {product.name}")
+
+
+async def _stock(store: DemoOrderStore, settings: Settings, args: argparse.Namespace) -> None:
+    told = await set_stock_and_announce(settings, store, args.sku, args.quantity)
+    print(f"{args.sku}: stock {args.quantity}; {told} waiting customer(s) told")
+
+
+async def _returns(store: DemoOrderStore, settings: Settings, args: argparse.Namespace) -> None:
+    for request in await store.returns():
+        print(
+            f"{request.id}  {request.order_id}  {request.kind.value:<8} {request.reason.value:<9}"
+            f" postage:{request.postage_paid_by:<8} {request.status:<9} {request.created_at}"
+        )
+
+
+async def _follow_ups(store: DemoOrderStore, settings: Settings, args: argparse.Namespace) -> None:
+    tasks = await store.follow_ups()
+    for task in tasks:
+        print(
+            f"{task.id}  {task.order_id}  {task.kind}  due {task.due_at}"
+            f"  {'done' if task.done else 'open'}"
+        )
+    if not tasks:
+        print("no follow-ups")
+
+
+async def _advance(store: DemoOrderStore, settings: Settings, args: argparse.Namespace) -> None:
+    _print_moved(await store.advance(args.order_id))
+
+
+async def _pay(store: DemoOrderStore, settings: Settings, args: argparse.Namespace) -> None:
+    _print_moved(await store.pay(args.order_id))
+
+
+async def _delay(store: DemoOrderStore, settings: Settings, args: argparse.Namespace) -> None:
+    _print_moved(await store.delay(args.order_id))
+
+
+async def _event(store: DemoOrderStore, settings: Settings, args: argparse.Namespace) -> None:
+    _print_moved(await store.add_tracking_event(args.order_id, args.location, args.text))
+
+
+def _print_moved(order: Order) -> None:
+    print(_summary(order))
+    if order.tracking_no:
+        latest = order.tracking[-1]
+        print(
+            f"  {order.courier} {order.tracking_no}: {latest.ts} {latest.location} {latest.description}"
+        )
 
 
 async def set_stock_and_announce(

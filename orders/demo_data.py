@@ -8,6 +8,7 @@ and a person trying the demo can name them: ``ORDERS_PER_STATUS`` numbers them i
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -95,6 +96,7 @@ _CITIES = [
 COURIERS = [("中通快递", "ZT"), ("顺丰速运", "SF"), ("EMS", "EM")]
 WAREHOUSE = "浙江省杭州市"
 _HUBS = ["杭州转运中心", "上海转运中心", "广州转运中心", "武汉转运中心", "成都转运中心"]
+_CITY = re.compile(r"(?:.+?(?:省|自治区))?(.+?市)")
 PICKED_UP = "快递员已揽收"
 SIGNED = "已签收，签收人：本人"
 
@@ -105,7 +107,6 @@ class DemoCustomer:
     name: str
     phone: str
     address: str
-    city: str  # where the parcel is delivered: 上海市, 广州市, 乌鲁木齐市
     vip: bool
 
 
@@ -144,7 +145,6 @@ def customers(rng: random.Random) -> list[DemoCustomer]:
                 name=rng.choice(_SURNAMES) + rng.choice(_GIVEN),
                 phone=f"1{rng.choice('35789')}{rng.randrange(10**9):09d}",
                 address=f"{region}{district}{road}{rng.randrange(1, 999)}号{rng.randrange(1, 30)}栋{rng.randrange(101, 2800)}室",
-                city=region.split("省")[-1].split("自治区")[-1],
                 vip=number % VIP_EVERY == 0,
             )
         )
@@ -161,6 +161,12 @@ def orders(rng: random.Random, people: list[DemoCustomer], now: datetime) -> lis
             order_id = f"{SEED}{sequence:05d}"
             result.append(_order(rng, status, index, order_id, rng.choice(people), now))
     return result
+
+
+def city_of(address: str) -> str:
+    """Where a parcel to this address is delivered: 上海市, 广州市, 乌鲁木齐市."""
+    match = _CITY.match(address)
+    return match.group(1) if match else address[:6]
 
 
 def tracking_number(order_id: str) -> tuple[str, str]:
@@ -221,7 +227,7 @@ def _order(
     tracking: list[tuple[datetime, str, str]] = []
     if shipped is not None:
         courier, tracking_no = tracking_number(order_id)
-        tracking = _tracking(rng, status, shipped, delivered, buyer.city, now)
+        tracking = _tracking(rng, status, shipped, delivered, city_of(buyer.address), now)
     return DemoOrder(
         id=order_id,
         customer_id=buyer.id,

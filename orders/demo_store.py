@@ -404,7 +404,7 @@ class DemoOrderStore:
                 _add_event(db, order_id, now, demo_data.WAREHOUSE, demo_data.PICKED_UP)
             elif status in IN_TRANSIT:
                 _set(db, order_id, status=OrderStatus.DELIVERED.value, delivered_at=now)
-                city = _city_of(db, order_id)
+                city = demo_data.city_of(row["address"])
                 _add_event(db, order_id, now, city, demo_data.SIGNED)
             else:
                 raise OrderError(OrderErrorKind.NOT_ALLOWED, CANNOT_ADVANCE)
@@ -602,15 +602,6 @@ def _add_event(
     db.execute(
         "INSERT INTO tracking_events VALUES (?, ?, ?, ?)", (order_id, ts, location, description)
     )
-
-
-def _city_of(db: sqlite3.Connection, order_id: str) -> str:
-    """Where the parcel is signed for: the city the courier last reported, else the address's."""
-    row = db.execute(
-        "SELECT location FROM tracking_events WHERE order_id = ? ORDER BY ts DESC, rowid DESC",
-        (order_id,),
-    ).fetchone()
-    return str(row["location"]) if row else str(_order_row(db, order_id)["address"])[:6]
 
 
 def seed(db: sqlite3.Connection, now: datetime) -> None:
