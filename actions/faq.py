@@ -32,8 +32,7 @@ class ActionAnswerFaq(Action):
             if entry is not None:
                 dispatcher.utter_message(text=_answer(entry, language))
                 return []
-        text = (tracker.latest_message or {}).get("text") or ""
-        result = await asyncio.to_thread(retriever.search, text)
+        result = await asyncio.to_thread(retriever.search, _question(tracker))
         if result.outcome == "answer" and result.entry is not None:
             dispatcher.utter_message(text=_answer(result.entry, language))
         elif result.outcome == "clarify":
@@ -58,6 +57,15 @@ class ActionAnswerFaq(Action):
         else:
             self._retriever.reload_if_changed()
         return self._retriever
+
+
+def _question(tracker: Tracker) -> str:
+    """The customer's words: after a "/faq" clarification button, the message it clarified."""
+    for event in reversed(tracker.events):
+        text = str(event.get("text") or "") if event.get("event") == "user" else ""
+        if text and not text.startswith("/"):
+            return text
+    return str((tracker.latest_message or {}).get("text") or "")
 
 
 def _answer(entry: Entry, language: str) -> str:

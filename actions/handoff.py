@@ -157,6 +157,17 @@ def order_card(order: Order, *, verified: bool) -> dict[str, Any]:
     }
 
 
+def escalation_record(escalation: Escalation) -> dict[str, Any]:
+    """An escalation as the ``case_escalation`` slot keeps it, for the handoff that follows."""
+    return {
+        "rule_id": escalation.rule_id,
+        "priority": escalation.priority,
+        "team": escalation.team,
+        "reason": escalation.reason,
+        "matched": escalation.matched,
+    }
+
+
 def _case_escalation(tracker: Tracker) -> Escalation | None:
     """A case rule an order flow matched (VIP, order value, refund outside policy)."""
     found = tracker.get_slot(CASE_ESCALATION_SLOT)

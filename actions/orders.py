@@ -13,7 +13,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backends import Backends
-from actions.handoff import CASE_ESCALATION_SLOT
+from actions.handoff import CASE_ESCALATION_SLOT, escalation_record
 from actions.order_flow import OrderDesk, end_of_flow, request_id, return_kind_name
 from actions.order_forms import within_return_window
 from bot.texts import Texts
@@ -99,14 +99,10 @@ def status_reply(dispatcher: CollectingDispatcher, order: Order) -> None:
 
 def hand_to_person(escalation: Escalation) -> list[dict[str, Any]]:
     """Give the conversation to a person for the rule's reason (the order is in the packet)."""
-    record = {
-        "rule_id": escalation.rule_id,
-        "priority": escalation.priority,
-        "team": escalation.team,
-        "reason": escalation.reason,
-        "matched": escalation.matched,
-    }
-    return [SlotSet(CASE_ESCALATION_SLOT, record), FollowupAction("action_handoff")]
+    return [
+        SlotSet(CASE_ESCALATION_SLOT, escalation_record(escalation)),
+        FollowupAction("action_handoff"),
+    ]
 
 
 class ActionOrderStatus(OrderAction):
