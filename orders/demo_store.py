@@ -101,10 +101,6 @@ PRAGMA user_version = {SCHEMA_VERSION};
 """
 
 
-def _now() -> datetime:
-    return datetime.now()
-
-
 def iso(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat(sep=" ")
 
@@ -121,7 +117,7 @@ class DemoOrderStore:
         path: Path,
         *,
         return_window_days: int = 7,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = datetime.now,
         seed_on_first_use: bool = False,
     ) -> None:
         self._path = path
@@ -130,10 +126,6 @@ class DemoOrderStore:
         self._seed_on_first_use = seed_on_first_use
         self._seed_lock = threading.Lock()
         self._ready = False
-
-    @property
-    def path(self) -> Path:
-        return self._path
 
     # -- creating the store ------------------------------------------------------------------
 
