@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import replace
 
 from redis.asyncio import Redis
 
@@ -11,8 +11,7 @@ from bot.settings import Settings
 from faq.knowledge import load_policy
 from handoff.keys import Keys
 from orders.client import OrderBackend
-from orders.demo_store import DemoOrderStore
-from orders.http_backend import HttpOrderBackend
+from orders.factory import open_backend
 
 RETURN_WINDOW_POLICY = "return_window_days"
 
@@ -48,15 +47,9 @@ class Backends:
         """The configured order backend (the demo store is seeded on first use); raises
         OrderError."""
         if self._orders is None:
-            settings = self.settings
-            if settings.orders_backend == "http":
-                self._orders = HttpOrderBackend(settings.orders_api_url, settings.orders_api_token)
-            else:
-                store = DemoOrderStore(
-                    settings.orders_db, return_window_days=self.return_window_days
-                )
-                await asyncio.to_thread(store.ensure_seeded)
-                self._orders = store
+            # The assistant tells customers the window from policy.yml: the store enforces the same.
+            settings = replace(self.settings, return_window_days=self.return_window_days)
+            self._orders = open_backend(settings)
         return self._orders
 
     def redis(self) -> Redis:
