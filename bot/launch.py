@@ -70,8 +70,9 @@ class LaunchedSystem:
             raise
 
 
-def launch(var_dir: Path) -> LaunchedSystem:
-    """Start ``python -m bot run`` with an embedded Redis; ``wait_until_up`` before using it."""
+def launch(var_dir: Path, model: Path | None = None) -> LaunchedSystem:
+    """Start ``python -m bot run`` with an embedded Redis; ``wait_until_up`` before using it.
+    ``model``: a Rasa model other than the project's ``models/kefu.tar.gz``."""
     ports = {name: free_port() for name in ("kefu", "rasa", "actions", "redis")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_") and k != "REDIS_URL"}
     env.update(
@@ -83,6 +84,8 @@ def launch(var_dir: Path) -> LaunchedSystem:
             "KEFU_EMBEDDED_REDIS_PORT": str(ports["redis"]),
         }
     )
+    if model is not None:
+        env["KEFU_MODEL"] = str(model)
     var_dir.mkdir(parents=True, exist_ok=True)
     with (var_dir / "runner.out").open("wb") as sink:
         process = subprocess.Popen(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -33,10 +35,12 @@ class RunningSystem:
 
 @pytest.fixture(scope="session")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
-    model = PROJECT_ROOT / "models" / "kefu.tar.gz"
+    # KEFU_MODEL: test a model trained elsewhere (e.g. `rasa train --out /tmp/...`) without
+    # replacing the project's.
+    model = Path(os.environ.get("KEFU_MODEL") or PROJECT_ROOT / "models" / "kefu.tar.gz")
     if not model.exists():
         pytest.fail(f"no trained model at {model}: run `make setup` first")
-    launched = launch(tmp_path_factory.mktemp("var"))
+    launched = launch(tmp_path_factory.mktemp("var"), model=model.resolve())
     try:
         launched.wait_until_up(START_TIMEOUT)
         password = (launched.var_dir / "demo-agent-password").read_text().strip()
