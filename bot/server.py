@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from bot.availability import ServiceHours
 from bot.queue_watch import QueuePolicy, QueueWatcher
 from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.reminders import PaymentReminders, ReminderPolicy
 from bot.router import Router
 from bot.settings import Settings
 from bot.state import SERVICES, Metrics, Services
@@ -35,11 +36,16 @@ from handoff.sentiment import EmotionModel
 from handoff.signals import load_rules
 from handoff.store import ConversationStore
 from handoff.supervision import Supervision
+from orders.factory import open_backend
+from orders.http_backend import HttpOrderBackend
+from orders.models import OrderError
 
 log = logging.getLogger(__name__)
 
 REDELIVERY_INTERVAL_SECONDS = 2.0
 QUEUE_WATCH_INTERVAL_SECONDS = 2.0
+# Unpaid orders are looked at every 5 minutes: a reminder minutes late is still on time.
+REMINDER_INTERVAL_SECONDS = 300.0
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -86,6 +92,7 @@ def _services_ctx(settings: Settings) -> Any:
             hub=hub,
             texts=texts,
             metrics=Metrics(),
+            orders=open_backend(settings),
         )
         app[SERVICES] = services
         app[CONSOLE] = ConsoleServices(
@@ -100,6 +107,8 @@ def _services_ctx(settings: Settings) -> Any:
         )
         yield
         await hub.close_all()
+        if isinstance(services.orders, HttpOrderBackend):
+            await services.orders.aclose()
         await http.close()
         await redis.aclose()
 
@@ -129,6 +138,7 @@ async def _background_ctx(app: web.Application) -> AsyncIterator[None]:
         ),
         asyncio.create_task(_redeliver_forever(services)),
         asyncio.create_task(_watch_queue_forever(services)),
+        asyncio.create_task(_remind_forever(services)),
     ]
     yield
     for task in tasks:
@@ -169,6 +179,23 @@ async def _watch_queue_forever(services: Services) -> None:
             await watcher.tick()
         except RedisError as error:
             log.info("queue watch paused: %s", error)
+
+
+async def _remind_forever(services: Services) -> None:
+    reminders = PaymentReminders(
+        services.orders,
+        services.store,
+        services.redis,
+        Keys(services.settings.redis_prefix),
+        services.texts,
+        ReminderPolicy(),
+    )
+    while True:
+        await asyncio.sleep(REMINDER_INTERVAL_SECONDS)
+        try:
+            await reminders.tick()
+        except (OrderError, RedisError) as error:
+            log.info("payment reminders wait: %s", error)
 
 
 async def healthz(request: web.Request) -> web.Response:

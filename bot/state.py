@@ -16,6 +16,7 @@ from handoff.agents import AgentDirectory
 from handoff.live import LiveHub
 from handoff.queue import TicketQueue
 from handoff.store import ConversationStore
+from orders.client import OrderBackend
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Services:
     hub: LiveHub
     texts: Texts
     metrics: Metrics
+    orders: OrderBackend
 
 
 SERVICES = web.AppKey("services", Services)

@@ -481,3 +481,13 @@ async def test_refund_progress_of_a_return_already_asked_for(store):
     order = await first(store, OrderStatus.RETURN_REQUESTED)
     responses, _ = await final(ActionRequestReturn(), turn(slots=await verified(order)))
     assert responses == ["utter_order_status_return_requested"]
+
+
+async def test_no_more_reminders_is_kept_for_the_identified_customer(store, redis, keys):
+    from actions.reminders import ActionReminderOptOut
+
+    dispatcher = CollectingDispatcher()
+    await ActionReminderOptOut().run(dispatcher, turn("不再提醒", customer="C0021"), {})
+    assert dispatcher.messages[0]["response"] == "utter_reminder_opted_out"
+    assert await redis.get(keys.reminder_opt_out("C0021")) == "1"
+    assert 0 < await redis.ttl(keys.reminder_opt_out("C0021")) <= 365 * 24 * 3600

@@ -150,6 +150,15 @@ def test_regex_entities_are_found_next_to_chinese(text: str, entity: str, value:
     assert value in {m.group(0) for p in patterns for m in re.finditer(p, text)}
 
 
+def test_a_new_mobile_number_is_not_taken_for_an_order_number() -> None:
+    regexes = _regexes()
+    for text in ("电话改成13912345678", "新号码 18600001111"):
+        assert not [m.group(0) for p in regexes["order_id"] for m in re.finditer(p, text)]
+    # 4 digits alone answer "the last 4 digits of the order's phone?"; inside a sentence not.
+    for text, found in (("5678", ["5678"]), ("买了5678件", [])):
+        assert [m.group(0) for p in regexes["phone_last4"] for m in re.finditer(p, text)] == found
+
+
 @pytest.mark.parametrize("text", ["快递单号SF123456789012", "12345678901234567890123", "尾号12345"])
 def test_no_order_id_or_phone_inside_other_numbers(text: str) -> None:
     regexes = _regexes()
@@ -171,9 +180,13 @@ def test_conversation_tests_cover_the_flows() -> None:
         "action_two_stage_fallback",
         "action_deactivate_loop",
         "utter_complain_ack",
-        "utter_order_change_handoff",
-        "utter_order_cancel_handoff",
-        "utter_return_request_handoff",
+        "action_order_status",
+        "action_cancel_order",
+        "action_change_order",
+        "action_request_return",
+        "order_cancel_form",
+        "order_change_form",
+        "return_form",
         "utter_out_of_scope",
         "utter_stop",
     } <= actions
