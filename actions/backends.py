@@ -12,6 +12,7 @@ from faq.knowledge import load_policy
 from handoff.keys import Keys
 from orders.client import OrderBackend
 from orders.factory import open_backend
+from orders.http_backend import HttpOrderBackend
 
 RETURN_WINDOW_POLICY = "return_window_days"
 
@@ -51,6 +52,14 @@ class Backends:
             settings = replace(self.settings, return_window_days=self.return_window_days)
             self._orders = open_backend(settings)
         return self._orders
+
+    async def aclose(self) -> None:
+        """Close what was opened (the HTTP backend's session, the Redis connections)."""
+        if isinstance(self._orders, HttpOrderBackend):
+            await self._orders.aclose()
+        if self._redis is not None:
+            await self._redis.aclose()
+        self._orders = self._redis = None
 
     def redis(self) -> Redis:
         if self._redis is None:

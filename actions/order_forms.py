@@ -94,6 +94,10 @@ class OrderFormValidation(Action):
     def name(self) -> str:
         return f"validate_{self.form_name}"
 
+    @property
+    def backends(self) -> Backends:
+        return self._backends
+
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:

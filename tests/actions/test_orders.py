@@ -491,3 +491,47 @@ async def test_no_more_reminders_is_kept_for_the_identified_customer(store, redi
     assert dispatcher.messages[0]["response"] == "utter_reminder_opted_out"
     assert await redis.get(keys.reminder_opt_out("C0021")) == "1"
     assert 0 < await redis.ttl(keys.reminder_opt_out("C0021")) <= 365 * 24 * 3600
+
+
+async def test_a_slow_shop_api_gets_an_apology_and_a_person_offered(
+    aiohttp_server, monkeypatch, redis_url, keys
+):
+    """The shop's own order API answers after 3 s: the customer hears an apology at once."""
+    from aiohttp import web
+
+    release = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        await release.wait()  # never answers in time; freed when the test ends
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_get("/orders/{order_id}", slow)
+    server = await aiohttp_server(app)
+    monkeypatch.setenv("KEFU_ORDERS_BACKEND", "http")
+    monkeypatch.setenv("KEFU_ORDERS_API_URL", str(server.make_url("")))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("KEFU_REDIS_PREFIX", keys.prefix)
+    try:
+        told, slots = await validate(
+            ValidateOrderIdForm(), turn(said={"order_id": "2025110300012"})
+        )
+    finally:
+        release.set()
+    assert told[0]["response"] == "utter_order_backend_down"
+    assert slots["order_check"] == "unavailable" and slots["requested_slot"] is None
+
+
+async def test_a_shop_api_that_is_down_gets_the_same_apology(monkeypatch, redis_url, keys):
+    from bot.launch import free_port
+
+    monkeypatch.setenv("KEFU_ORDERS_BACKEND", "http")
+    monkeypatch.setenv("KEFU_ORDERS_API_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("KEFU_REDIS_PREFIX", keys.prefix)
+    action = ValidateOrderCancelForm()
+    told, _ = await validate(action, turn(said={"order_id": "2025110300012"}))
+    await action.backends.aclose()
+    assert told[0]["response"] == "utter_order_backend_down"
+    responses, _ = await final(ActionOrderStatus(), turn(slots={"order_check": "unavailable"}))
+    assert responses == []
