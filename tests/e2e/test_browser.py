@@ -46,6 +46,13 @@ async def send(page: Page, text: str) -> None:
     await page.press("#text", "Enter")
 
 
+async def log_in(agent: Page, system: RunningSystem) -> None:
+    await agent.goto(f"{system.url}/agent")
+    await agent.fill("input[name=username]", "demo")
+    await agent.fill("input[name=password]", system.agent_password)
+    await agent.click("button[type=submit]")
+
+
 async def test_customer_and_agent_in_the_browser(
     system: RunningSystem, browser: Browser, tmp_path: Path
 ):
@@ -64,10 +71,7 @@ async def test_customer_and_agent_in_the_browser(
     await send(customer, "<b>转人工</b>")
     await expect(customer.locator("#status")).to_contain_text("转接人工", timeout=WAIT_MS)
 
-    await agent.goto(f"{system.url}/agent")
-    await agent.fill("input[name=username]", "demo")
-    await agent.fill("input[name=password]", system.agent_password)
-    await agent.click("button[type=submit]")
+    await log_in(agent, system)
     ticket = agent.locator("#waiting li").first
     await expect(ticket).to_contain_text("什么时候发货", timeout=WAIT_MS)
     await ticket.click()
@@ -95,7 +99,56 @@ async def test_customer_and_agent_in_the_browser(
 
     answered = await bot_messages.count()
     await agent.click("#close")
-    await expect(bot_messages).to_have_count(answered + 1, timeout=WAIT_MS)
+    # The hand-back and the satisfaction question; the customer asks something else instead.
+    await expect(bot_messages).to_have_count(answered + 2, timeout=WAIT_MS)
     await expect(customer.locator("#status")).to_contain_text("智能助手", timeout=WAIT_MS)
     await send(customer, "包邮吗")
-    await expect(bot_messages.nth(answered + 1)).to_contain_text("邮费", timeout=WAIT_MS)
+    await expect(bot_messages.nth(answered + 2)).to_contain_text("邮费", timeout=WAIT_MS)
+
+
+# Furious about a late parcel, with no 转人工 and no crisis word: the anger rule must catch it.
+ANGRY = "快递一个星期了还没到！！催了三次都没人管，你们到底干什么吃的，气死我了！！！"
+
+
+async def test_an_angry_customer_reaches_an_agent_and_rates_the_service(
+    system: RunningSystem, browser: Browser
+):
+    customer = await (await browser.new_context()).new_page()
+    agent = await (await browser.new_context()).new_page()
+    bot_messages = customer.locator("li.msg.bot")
+
+    await customer.goto(f"{system.url}/chat")
+    await expect(customer.locator("#status")).to_contain_text("智能助手", timeout=WAIT_MS)
+    await send(customer, ANGRY)
+    # Handed over: first 转接人工, then (the queue watcher) the customer's place in line.
+    await expect(customer.locator("#status")).to_contain_text(
+        re.compile("转接人工|排队中"), timeout=WAIT_MS
+    )
+
+    await log_in(agent, system)
+    # The anger rule sends it to the complaints team's line.
+    ticket = agent.locator("#waiting li", has_text="complaints").first
+    await expect(ticket).to_be_visible(timeout=WAIT_MS)
+    await ticket.click()
+    await expect(agent.locator("#reasons")).to_contain_text("情绪激动", timeout=WAIT_MS)
+    await expect(agent.locator("#summary")).to_contain_text("问题：", timeout=WAIT_MS)
+    await expect(agent.locator("#transcript")).to_contain_text(ANGRY, timeout=WAIT_MS)
+    await expect(agent.locator("#slots")).to_contain_text("情绪 Anger", timeout=WAIT_MS)
+    ticket_id = await agent.locator("#ticket-title").inner_text()
+
+    await agent.click("#claim")
+    await expect(customer.locator("li.msg.system").last).to_contain_text("已接入", timeout=WAIT_MS)
+    apology = "非常理解您的心情，我马上联系快递站加急派送，今天给您回复进度"
+    await agent.fill("#reply", apology)
+    await agent.click("#reply-form button[type=submit]")
+    await expect(customer.locator("li.msg.agent .bubble")).to_have_text(apology, timeout=WAIT_MS)
+
+    await agent.click("#close")
+    question = bot_messages.filter(has=customer.locator(".buttons")).last
+    await expect(question).to_contain_text("打个分", timeout=WAIT_MS)
+    await expect(question.locator("button")).to_have_count(5)
+    await question.locator("button", has_text="5 非常满意").click()
+    await expect(bot_messages.last).to_contain_text("非常感谢", timeout=WAIT_MS)
+
+    detail = await agent.request.get(f"{system.url}/api/agent/tickets/{ticket_id}")
+    assert (await detail.json())["ticket"]["satisfaction"] == 5

@@ -133,6 +133,8 @@ async def test_the_slice(system: RunningSystem):
         )
         handback = await customer.next_message("bot")
         assert handback["text"], "the bot speaks again after the agent leaves"
+        question = await customer.next_message("bot")
+        assert question["buttons"][0]["payload"] == '/rate{"rating":"5"}'
 
         await customer.say("包邮吗")
         assert "邮费" in (await customer.next_message("bot"))["text"]
