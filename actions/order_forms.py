@@ -11,6 +11,7 @@ A step that must end the flow (unknown number twice, locked, backend down) says 
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,7 +81,7 @@ class Step:
         return [*events, SlotSet("requested_slot", self.next_slot)]
 
 
-class OrderFormValidation(Action):
+class OrderFormValidation(Action, ABC):
     """``validate_<form>``: the shared order and ownership steps, then ``own_steps``."""
 
     form_name = ""
@@ -121,11 +122,12 @@ class OrderFormValidation(Action):
             step.next_slot = None
         return step.events()
 
+    @abstractmethod
     def own_steps(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order, step: Step
     ) -> str | None:
-        """The form's own slots once the order is known to be the customer's."""
-        return None
+        """The form's own slots once the order is known to be the customer's; the next one to
+        ask for, or None when the form is done."""
 
     async def _which_order(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, step: Step
@@ -196,6 +198,11 @@ class ValidateOrderIdForm(OrderFormValidation):
     """Status and logistics: the order and its owner are all it needs."""
 
     form_name = "order_id_form"
+
+    def own_steps(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order, step: Step
+    ) -> str | None:
+        return None
 
 
 class ValidateOrderCancelForm(OrderFormValidation):

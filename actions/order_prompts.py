@@ -3,6 +3,7 @@ picks from their recent ones) and the confirmation before a change, with values 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -46,7 +47,7 @@ class ActionAskOrderId(Action):
         return []
 
 
-class ConfirmationQuestion(Action):
+class ConfirmationQuestion(Action, ABC):
     """``action_ask_<form>_confirmed``: the question shows what will change, masked."""
 
     form_name = ""
@@ -64,8 +65,9 @@ class ConfirmationQuestion(Action):
         dispatcher.utter_message(response=response, order_id=tracker.get_slot("order_id"), **values)
         return []
 
+    @abstractmethod
     async def question(self, tracker: Tracker) -> tuple[str, dict[str, str]]:
-        raise NotImplementedError
+        """The response asking for the yes, and the values it shows."""
 
 
 class AskCancelConfirmation(ConfirmationQuestion):

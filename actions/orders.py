@@ -5,6 +5,7 @@ domain's responses; the backend's answer decides which one."""
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +38,7 @@ from orders.models import (
 TIMELINE_EVENTS = 4
 
 
-class OrderAction(Action):
+class OrderAction(Action, ABC):
     """The flow's final action: stops early when the form already ended the flow."""
 
     def __init__(self) -> None:
@@ -66,10 +67,11 @@ class OrderAction(Action):
             events = []
         return [*end_of_flow(), *events]
 
+    @abstractmethod
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order
     ) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """What the flow does with the customer's own order."""
 
     async def escalate_case(
         self, tracker: Tracker, order: Order, **facts: Any
