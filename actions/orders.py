@@ -76,7 +76,8 @@ class OrderAction(Action, ABC):
     async def escalate_case(
         self, tracker: Tracker, order: Order, **facts: Any
     ) -> Escalation | None:
-        """The shop's case rules (VIP, order value, refund outside policy) for this order."""
+        """The shop's case rules (VIP, order value, refund outside policy, several open
+        problems) for this order."""
         customer_vip = False
         try:
             buyer = await self._desk.call((await self._desk.backend()).customer(order.customer_id))
@@ -85,8 +86,42 @@ class OrderAction(Action, ABC):
             pass  # the rules still see the order's value
         rules = await asyncio.to_thread(load_rules)
         return case_escalation(
-            rules, CaseFacts(vip=customer_vip, order_total_cents=order.total_cents, **facts)
+            rules,
+            CaseFacts(
+                vip=customer_vip,
+                order_total_cents=order.total_cents,
+                open_problems=len(open_problems(tracker, self.problem)),
+                **facts,
+            ),
         )
+
+    # The problem this flow is about, counted with the conversation's others.
+    problem = ""
+
+
+# What counts as an open problem: the customer's own requests, a delayed parcel they were told
+# about, and a damaged / missing / wrong item the router's rule saw.
+PROBLEM_INTENTS = {"complain": "complaint", "return_request": "return", "order_cancel": "cancel"}
+DELAY_RESPONSES = ("utter_order_delay_apology", "utter_order_status_delayed")
+PRODUCT_PROBLEM_RULE = "product_problem"
+
+
+def open_problems(tracker: Tracker, current: str) -> set[str]:
+    """The distinct problems raised in this conversation, the current flow's included."""
+    found = {current} if current else set()
+    for event in tracker.events:
+        if event.get("event") == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent in PROBLEM_INTENTS:
+                found.add(PROBLEM_INTENTS[intent])
+            fired = ((event.get("metadata") or {}).get("signals") or {}).get("fired") or ()
+            if PRODUCT_PROBLEM_RULE in fired:
+                found.add("product")
+        elif event.get("event") == "bot":
+            response = (event.get("metadata") or {}).get("utter_action")
+            if response in DELAY_RESPONSES:
+                found.add("delay")
+    return found
 
 
 def status_reply(dispatcher: CollectingDispatcher, order: Order) -> None:
@@ -147,6 +182,8 @@ class ActionOrderStatus(OrderAction):
 
 
 class ActionCancelOrder(OrderAction):
+    problem = "cancel"
+
     def name(self) -> str:
         return "action_cancel_order"
 
@@ -235,6 +272,8 @@ class ActionChangeOrder(OrderAction):
 
 
 class ActionRequestReturn(OrderAction):
+    problem = "return"
+
     def __init__(self) -> None:
         super().__init__()
         self._texts = Texts.load()

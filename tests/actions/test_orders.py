@@ -535,3 +535,22 @@ async def test_a_shop_api_that_is_down_gets_the_same_apology(monkeypatch, redis_
     assert told[0]["response"] == "utter_order_backend_down"
     responses, _ = await final(ActionOrderStatus(), turn(slots={"order_check": "unavailable"}))
     assert responses == []
+
+
+async def test_a_second_open_problem_goes_to_a_person_instead(store):
+    """A customer told about a delayed parcel who now cancels another order: two problems."""
+    order = await first(store, OrderStatus.PAID, customer_id="C0004")
+    tracker = turn("确认", intent="affirm", slots=await verified(order, confirmed=True))
+    tracker.events.insert(
+        0,
+        {
+            "event": "bot",
+            "text": "非常抱歉亲…",
+            "metadata": {"utter_action": "utter_order_delay_apology"},
+        },
+    )
+    responses, events = await final(ActionCancelOrder(), tracker)
+    assert responses == ["utter_order_to_specialist"]
+    escalation = next(e["value"] for e in events if e.get("name") == "case_escalation")
+    assert escalation["rule_id"] == "several_open_problems"
+    assert (await store.get_order(order.id)).status is OrderStatus.PAID  # a person decides
