@@ -102,3 +102,25 @@ async def test_an_faq_question_inside_a_flow_is_answered_and_the_flow_goes_on(
         answer = await chat.said("你们发什么快递")
         assert "快递" in answer and "订单号" in answer  # answered, then asked again
         assert "不处理" in await chat.said("算了不改了")
+
+
+async def test_a_shipped_order_is_not_cancelled_and_the_customer_hears_the_options(
+    system: RunningSystem,
+):
+    async with aiohttp.ClientSession() as http:
+        chat = await open_chat(http, system)
+        await chat.said(f"取消订单{SHIPPED_ORDER}")
+        answer = await chat.said("8145")
+        assert "已经发货" in answer and "拒收" in answer
+        assert order_status(system, SHIPPED_ORDER) == "shipped"
+
+
+async def test_a_return_past_the_window_goes_to_a_person_with_the_order(system: RunningSystem):
+    async with aiohttp.ClientSession() as http:
+        chat = await open_chat(http, system)
+        await chat.said("订单2025110300044我要退货")
+        answer = await chat.said("7667")
+        assert "超过无理由退换期" in answer and "排在第" in answer
+        params = {k: chat.conversation[k] for k in ("conversation_id", "token")}
+        async with http.get(f"{system.url}/api/chat/messages", params=params) as response:
+            assert (await response.json())["owner"] == "queue"
