@@ -291,10 +291,8 @@ def _match(rule: Rule, text: str, anger: float, history: Sequence[TurnSignals]) 
         return ""
     question = normalise_question(text)
     earlier = [t.question for t in history[-(rule.turns - 1) :]]
-    if (
-        len(question) >= 2
-        and len(earlier) == rule.turns - 1
-        and all(q == question for q in earlier)
-    ):
+    # Numbers alone are answers (phone digits tried again, an order number), not questions.
+    is_question = len(question) >= 2 and bool(_HAN.search(question) or _LATIN_WORD.search(question))
+    if is_question and len(earlier) == rule.turns - 1 and all(q == question for q in earlier):
         return text[:50]
     return ""

@@ -91,6 +91,12 @@ def test_the_same_question_three_times_escalates(rules):
     assert twice.escalation is None
 
 
+def test_digits_tried_again_are_not_a_repeated_question(rules):
+    """A customer retrying the last 4 phone digits is answering, not asking again."""
+    history = turns(0.1, 0.1, question="1111")
+    assert compute_signals("1111", rules, anger=0.1, history=history).escalation is None
+
+
 @pytest.mark.parametrize(
     ("facts", "rule", "matched"),
     [
