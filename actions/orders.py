@@ -104,6 +104,8 @@ class OrderAction(Action, ABC):
 PROBLEM_INTENTS = {"complain": "complaint", "return_request": "return", "order_cancel": "cancel"}
 DELAY_RESPONSES = ("utter_order_delay_apology", "utter_order_status_delayed")
 PRODUCT_PROBLEM_RULE = "product_problem"
+# Where Rasa notes, on a bot event, which response produced it.
+RASA_RESPONSE_KEY = "utter_action"
 
 
 def open_problems(tracker: Tracker, current: str) -> set[str]:
@@ -118,7 +120,7 @@ def open_problems(tracker: Tracker, current: str) -> set[str]:
             if PRODUCT_PROBLEM_RULE in fired:
                 found.add("product")
         elif event.get("event") == "bot":
-            response = (event.get("metadata") or {}).get("utter_action")
+            response = (event.get("metadata") or {}).get(RASA_RESPONSE_KEY)
             if response in DELAY_RESPONSES:
                 found.add("delay")
     return found
