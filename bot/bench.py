@@ -20,8 +20,21 @@ import psutil
 
 from bot.launch import launch
 
-CONVERSATION_LENGTH = 10
-QUESTIONS = ["你好", "什么时候发货", "包邮吗", "帮我查一下订单2025110300030", "可以开发票吗"]
+# Ten messages a conversation: greeting, FAQs, an order look-up with its phone digits (8145 is
+# the demo order's), and a FAQ asked inside the look-up.
+QUESTIONS = [
+    "你好",
+    "什么时候发货",
+    "包邮吗",
+    "帮我查一下订单2025110300030",
+    "8145",
+    "我的快递到哪了",
+    "可以开发票吗",
+    "帮我取消订单2025110300030",
+    "发什么快递",
+    "谢谢",
+]
+CONVERSATION_LENGTH = len(QUESTIONS)
 
 
 async def _measure(url: str, messages: int) -> tuple[float, list[float]]:
@@ -33,7 +46,7 @@ async def _measure(url: str, messages: int) -> tuple[float, list[float]]:
                 async with http.post(f"{url}/api/chat/session") as response:
                     conversation = await response.json()
             started = time.perf_counter()
-            body = {**conversation, "text": QUESTIONS[n % len(QUESTIONS)]}
+            body = {**conversation, "text": QUESTIONS[n % CONVERSATION_LENGTH]}
             async with http.post(f"{url}/api/chat/messages", json=body) as response:
                 replies = (await response.json())["messages"]
             assert replies and replies[0]["role"] == "bot", replies
