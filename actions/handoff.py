@@ -104,14 +104,16 @@ def transcript(tracker: Tracker) -> list[Turn]:
     """Every customer and bot message of the conversation, with intents and confidences."""
     turns = []
     for event in tracker.events:
-        text = event.get("text") or ""
+        metadata = event.get("metadata") or {}
+        # A tapped button reached Rasa as its payload; the customer chose (and saw) its title.
+        text = metadata.get("button_title") or event.get("text") or ""
         if event.get("event") == "user" and text and not text.startswith(EXTERNAL_PREFIXES):
             intent = (event.get("parse_data") or {}).get("intent") or {}
-            signals = (event.get("metadata") or {}).get("signals") or {}
+            signals = metadata.get("signals") or {}
             turns.append(
                 Turn(
                     "customer",
-                    event["text"],
+                    text,
                     float(event.get("timestamp") or 0),
                     intent.get("name") or "",
                     float(intent.get("confidence") or 0),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -24,16 +25,34 @@ log = logging.getLogger(__name__)
 
 ESCALATE_INTENT = "escalate"
 HANDBACK_INTENT = "handoff_closed"
+# Triggered by the kefu server itself, never by a customer, whatever a button offers.
+EXTERNAL_INTENTS = frozenset({ESCALATE_INTENT, HANDBACK_INTENT})
+# How Rasa reads a message as an intent (YAMLStoryReader): "/name", then "@confidence" or "{entities}".
+_INTENT_MESSAGE = re.compile(r"/(?P<intent>[^{@]+)")
+
+
+def payload_intent(payload: str) -> str:
+    """The intent a message asks Rasa for directly ("" for words NLU must understand)."""
+    match = _INTENT_MESSAGE.match(payload.strip())
+    return match["intent"].strip() if match else ""
+
+
+def as_words(text: str) -> str:
+    """Typed text as Rasa must read it: as words. Rasa takes a leading "/" as an intent with
+    entities, which only a button the bot offered may send; a full-width slash reads the same."""
+    stripped = text.strip()
+    return "\uff0f" + stripped[1:] if stripped.startswith("/") else stripped
 
 
 @dataclass(frozen=True)
 class HeldMessage:
     """A customer message accepted while Rasa was unreachable, delivered when it is back."""
 
-    text: str
+    text: str  # what the customer typed, or the title of the button they tapped
     channel: str
     ts: float
     signals: dict[str, Any]
+    payload: str = ""  # the tapped button's payload, for Rasa
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -65,16 +84,18 @@ class Router:
         self._hours = hours
 
     async def customer_message(
-        self, conversation_id: str, channel: str, text: str
+        self, conversation_id: str, channel: str, text: str, payload: str = ""
     ) -> list[ChatMessage]:
-        """Record the message and return what the customer is told now (nothing while a human owns it)."""
+        """Record the message and return what the customer is told now (nothing while a human
+        owns it). A tapped button comes as its title (``text``: the transcript, the signals) and
+        its ``payload`` (for Rasa), which the channel has checked the bot offered."""
         await self._store.touch(conversation_id, channel)
         await self._store.append(ChatMessage(conversation_id, Role.CUSTOMER, text, time.time()))
         conversation = await self._store.get(conversation_id)
         if conversation.owner is not Owner.BOT:
             return []  # the agent's console shows it; the bot stays silent
         signals = await self._assess(conversation_id, text)
-        held = HeldMessage(text, channel, time.time(), signals.to_metadata())
+        held = HeldMessage(text, channel, time.time(), signals.to_metadata(), payload)
         # Earlier messages still waiting for Rasa go first: this one queues behind them.
         if not await self._store.has_held(conversation_id):
             try:
@@ -136,7 +157,10 @@ class Router:
             # Only a channel-verified identity travels here: the order actions trust it.
             "customer_id": await self._store.customer_of(conversation_id),
         }
-        replies = await self._rasa.send(conversation_id, held.text, metadata)
+        if held.payload:
+            metadata["button_title"] = held.text  # the agent's packet shows what was chosen
+        message = held.payload or as_words(held.text)
+        replies = await self._rasa.send(conversation_id, message, metadata)
         said = [await self._say(conversation_id, Role.BOT, r.text, r) for r in replies]
         if signals.escalation and (await self._store.get(conversation_id)).owner is Owner.BOT:
             said += await self._escalate(conversation_id, held.channel, signals)

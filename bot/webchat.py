@@ -12,8 +12,9 @@ from pathlib import Path
 
 from aiohttp import WSMsgType, web
 
+from bot.router import EXTERNAL_INTENTS, payload_intent
 from bot.state import SERVICES, Services
-from handoff.models import ChatMessage
+from handoff.models import Button, ChatMessage
 from handoff.signals import detect_language
 from handoff.webutil import json_error, read_json_object, string_field
 
@@ -113,8 +114,13 @@ async def post_message(request: web.Request) -> web.Response:
     conversation_id = string_field(body, "conversation_id")
     _authorised(services, conversation_id, string_field(body, "token"))
     channel = str(body.get("channel") or "rest")[:32]
+    payload = body.get("payload", "")
+    if not isinstance(payload, str):
+        raise json_error(400, "bad_payload", "payload 应为字符串 / 'payload' must be a string")
     try:
-        replies = await _handle(services, conversation_id, channel, string_field(body, "text"))
+        replies = await _handle(
+            services, conversation_id, channel, string_field(body, "text"), payload
+        )
     except InvalidMessage as invalid:
         raise json_error(invalid.status, invalid.code, invalid.notice) from None
     return web.json_response({"messages": [m.to_wire() for m in replies]})
@@ -176,24 +182,39 @@ async def _socket_frame(
         frame = json.loads(data)
     except ValueError:
         frame = None
-    text = frame.get("text") if isinstance(frame, dict) else None
-    if not isinstance(frame, dict) or frame.get("type") != "message" or not isinstance(text, str):
+    if not isinstance(frame, dict):
+        frame = {}
+    text, payload = frame.get("text"), frame.get("payload", "")
+    if frame.get("type") != "message" or not isinstance(text, str) or not isinstance(payload, str):
         await socket.send_json({"type": "error", "error": "invalid_frame"})
         return
     try:
-        await _handle(services, conversation_id, "web", text)
+        await _handle(services, conversation_id, "web", text, payload)
     except InvalidMessage as invalid:
         await socket.send_json({"type": "notice", "error": invalid.code, "text": invalid.notice})
 
 
 async def _handle(
-    services: Services, conversation_id: str, channel: str, text: str
+    services: Services, conversation_id: str, channel: str, text: str, payload: str
 ) -> list[ChatMessage]:
+    """A typed message (``text``), or a tapped button: its title and its ``payload``."""
     limit = services.settings.max_message_chars
     try:
         cleaned = clean_text(text, limit)
+        if payload:
+            await _check_tap(services, conversation_id, Button(text, payload))
     except InvalidMessage as invalid:
         notice = services.texts.get(invalid.code, detect_language(text[:200]), limit=limit)
         raise InvalidMessage(invalid.code, invalid.status, notice) from None
     services.metrics.messages += 1
-    return await services.router.customer_message(conversation_id, channel, cleaned)
+    return await services.router.customer_message(conversation_id, channel, cleaned, payload)
+
+
+async def _check_tap(services: Services, conversation_id: str, button: Button) -> None:
+    """A payload reaches Rasa as an intent with entities, past NLU: only one of the buttons the
+    bot offered last in this conversation may send one, exactly as offered (an older button
+    would answer a question no longer asked), and never an intent only the server triggers."""
+    if payload_intent(button.payload) in EXTERNAL_INTENTS or not await services.store.is_offered(
+        conversation_id, button
+    ):
+        raise InvalidMessage("unknown_button", 422)

@@ -17,6 +17,10 @@ class Keys:
         """Stream: every message of the conversation, customer, bot, agent and system."""
         return f"{self.prefix}:conv:{conversation_id}:log"
 
+    def offered(self, conversation_id: str) -> str:
+        """String: the buttons of the conversation's latest message that offered any, as JSON."""
+        return f"{self.prefix}:conv:{conversation_id}:offered"
+
     def signals(self, conversation_id: str) -> str:
         """List: the signals of the conversation's recent customer messages, oldest first."""
         return f"{self.prefix}:conv:{conversation_id}:signals"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from redis.asyncio import Redis
 
 from handoff.keys import Keys
-from handoff.models import ChatMessage, Conversation, Event, Owner
+from handoff.models import Button, ChatMessage, Conversation, Event, Owner
 from handoff.signals import TurnSignals
 
 TRANSCRIPT_MAX_LEN = 5000
@@ -70,16 +71,25 @@ class ConversationStore:
         return str(value or "")
 
     async def append(self, message: ChatMessage) -> ChatMessage:
-        """Add a message to the transcript and announce it to the live pages, atomically."""
+        """Add a message to the transcript and announce it to the live pages, atomically. A
+        message with buttons replaces the conversation's offer: only those may be tapped now."""
         key = self._keys.transcript(message.conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xadd(key, {"m": message.to_json()}, maxlen=TRANSCRIPT_MAX_LEN, approximate=True)
             pipe.expire(key, self._ttl)
-            message_id, _ = await pipe.execute()
+            if message.buttons:
+                offer = json.dumps([asdict(b) for b in message.buttons], ensure_ascii=False)
+                pipe.set(self._keys.offered(message.conversation_id), offer, ex=self._ttl)
+            message_id, *_ = await pipe.execute()
         stored = replace(message, id=message_id)
         event = Event("message", conversation_id=message.conversation_id, message=stored.to_wire())
         await self._redis.publish(self._keys.events, event.to_json())
         return stored
+
+    async def is_offered(self, conversation_id: str, button: Button) -> bool:
+        """Whether the conversation's latest buttons include this one (its title and payload)."""
+        offer = await self._redis.get(self._keys.offered(conversation_id))
+        return bool(offer) and button in (Button(**b) for b in json.loads(offer))
 
     async def transcript(
         self, conversation_id: str, after: str = "", limit: int = 500

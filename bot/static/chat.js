@@ -56,7 +56,8 @@
         const button = document.createElement("button");
         button.type = "button";
         button.textContent = b.title;
-        button.addEventListener("click", () => send(b.payload || b.title));
+        // The chat shows the title the customer chose; the payload is what the bot acts on.
+        button.addEventListener("click", () => send(b.title, b.payload));
         row.appendChild(button);
       }
       item.appendChild(row);
@@ -124,18 +125,19 @@
     });
   }
 
-  async function send(text) {
-    const clean = text.trim();
-    if (!clean) return;
+  // A typed message, or a tapped button: its title exactly as offered, with its payload.
+  async function send(text, payload = "") {
+    const message = payload ? { text, payload } : { text: text.trim() };
+    if (!message.text) return;
     if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ type: "message", text: clean }));
+      socket.send(JSON.stringify({ type: "message", ...message }));
       return;
     }
     // The socket is reconnecting: the REST channel still delivers the message.
     const response = await fetch("/api/chat/messages", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ ...conversation, text: clean, channel: "web" }),
+      body: JSON.stringify({ ...conversation, ...message, channel: "web" }),
     });
     const body = await response.json();
     if (!response.ok) { notice(body.message); return; }

@@ -2,7 +2,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from redis.asyncio import Redis
 
-from actions.handoff import ActionHandoff
+from actions.handoff import ActionHandoff, transcript
 from handoff.keys import Keys
 from handoff.models import Owner
 from handoff.queue import TicketQueue
@@ -127,3 +127,14 @@ async def test_redis_down_is_an_apology(monkeypatch, make_tracker):
     dispatcher = CollectingDispatcher()
     await ActionHandoff().run(dispatcher, make_tracker("转人工", events=EVENTS), {})
     assert dispatcher.messages[0]["response"] == "utter_handoff_failed"
+
+
+def test_a_tapped_button_is_in_the_packet_as_its_title_not_its_payload(make_tracker):
+    metadata = {**EVENTS[2]["metadata"], "button_title": "转人工客服"}
+    tap = {**EVENTS[2], "text": "/request_human", "metadata": metadata}
+    turns = transcript(make_tracker("/request_human", events=[*EVENTS[:2], tap]))
+    assert [(t.role, t.text, t.intent) for t in turns][1:] == [
+        ("bot", "亲，请提供订单号", ""),
+        ("customer", "转人工客服", "request_human"),
+    ]
+

@@ -27,3 +27,19 @@ def settings(redis_url: str, keys: Keys, tmp_path: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings) -> web.Application:
     return create_app(settings)
+
+
+@pytest.fixture
+async def client(aiohttp_client, app):
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+async def conversation(client):
+    response = await client.post("/api/chat/session")
+    assert response.status == 200
+    return await response.json()
+
+
+async def say(client, conversation, text, **extra):
+    return await client.post("/api/chat/messages", json={**conversation, "text": text, **extra})

@@ -7,23 +7,8 @@ from redis.asyncio import Redis
 
 from bot.webchat import conversation_token, customer_signature
 from handoff.keys import Keys
+from tests.bot.conftest import say
 from tests.waiting import async_wait_until
-
-
-@pytest.fixture
-async def client(aiohttp_client, app):
-    return await aiohttp_client(app)
-
-
-@pytest.fixture
-async def conversation(client):
-    response = await client.post("/api/chat/session")
-    assert response.status == 200
-    return await response.json()
-
-
-async def say(client, conversation, text, **extra):
-    return await client.post("/api/chat/messages", json={**conversation, "text": text, **extra})
 
 
 async def test_the_chat_page_is_served(client):

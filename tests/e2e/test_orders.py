@@ -24,14 +24,15 @@ class Chat:
     def __init__(self, http: aiohttp.ClientSession, url: str, conversation: dict[str, str]):
         self.http, self.url, self.conversation = http, url, conversation
 
-    async def say(self, text: str) -> list[dict[str, Any]]:
-        body = {**self.conversation, "text": text}
+    async def say(self, text: str, payload: str = "") -> list[dict[str, Any]]:
+        """A typed message, or a tapped button's title with its ``payload``."""
+        body = {**self.conversation, "text": text, "payload": payload}
         async with self.http.post(f"{self.url}/api/chat/messages", json=body) as response:
             assert response.status == 200, await response.text()
             return (await response.json())["messages"]
 
-    async def said(self, text: str) -> str:
-        return "\n".join(m["text"] for m in await self.say(text))
+    async def said(self, text: str, payload: str = "") -> str:
+        return "\n".join(m["text"] for m in await self.say(text, payload))
 
 
 async def open_chat(http: aiohttp.ClientSession, system: RunningSystem, customer: str = "") -> Chat:
@@ -61,7 +62,8 @@ async def test_a_guest_cancels_a_paid_order_after_proving_it_is_theirs(system: R
         question = replies[-1]
         assert "确认要取消订单" in question["text"] and "高腰直筒牛仔裤" in question["text"]
         assert [b["payload"] for b in question["buttons"]] == ["/affirm", "/deny"]
-        done = await chat.said("/affirm")
+        confirm = question["buttons"][0]
+        done = await chat.said(confirm["title"], confirm["payload"])
         assert "已为您取消" in done and "¥199.00" in done
         assert order_status(system, PAID_ORDER) == "cancelled"
         again = await chat.said(f"取消订单{PAID_ORDER}")
