@@ -103,7 +103,9 @@ class ActionHandoff(Action):
 def transcript(tracker: Tracker) -> list[Turn]:
     """Every customer and bot message of the conversation, with intents and confidences."""
     turns = []
-    for event in tracker.events:
+    # Applied events only: the two-stage fallback rewinds a message and replays it, so the raw
+    # event list holds it twice.
+    for event in tracker.applied_events():
         metadata = event.get("metadata") or {}
         # A tapped button reached Rasa as its payload; the customer chose (and saw) its title.
         text = metadata.get("button_title") or event.get("text") or ""

@@ -138,3 +138,23 @@ def test_a_tapped_button_is_in_the_packet_as_its_title_not_its_payload(make_trac
         ("customer", "转人工客服", "request_human"),
     ]
 
+
+def test_a_message_the_fallback_replayed_is_in_the_packet_once(make_tracker):
+    """The two-stage fallback rewinds a rephrased message and replays it as a new one."""
+    angry = {
+        **EVENTS[0],
+        "text": "都一个星期了还没发货！",
+        "parse_data": {"intent": {"name": "complain"}},
+    }
+    replayed = [
+        EVENTS[0],
+        {"event": "bot", "timestamp": 2.0, "text": "请问您是想问下面哪一个呢？"},
+        {"event": "action", "name": "action_listen"},
+        angry,
+        {"event": "action", "name": "action_two_stage_fallback"},
+        {"event": "rewind"},
+        {"event": "action", "name": "action_listen"},
+        angry,
+    ]
+    turns = transcript(make_tracker(angry["text"], events=replayed))
+    assert [t.text for t in turns if t.role == "customer"] == [EVENTS[0]["text"], angry["text"]]
