@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,3 +51,11 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     output = launched.output.read_text()
     assert code == 0, output
     assert "All parts stopped." in output
+
+
+def phone_digits(system: RunningSystem, order_id: str) -> str:
+    """The last 4 digits of an order's phone in the launched system's demo store: what a guest
+    gives to prove the order is theirs."""
+    with sqlite3.connect(system.launched.var_dir / "orders.sqlite3") as db:
+        row = db.execute("SELECT receiver_phone FROM orders WHERE id = ?", (order_id,)).fetchone()
+    return str(row[0])[-4:]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from tests.e2e.conftest import RunningSystem
+from tests.e2e.conftest import RunningSystem, phone_digits
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,13 +67,16 @@ async def test_customer_and_agent_in_the_browser(
     await send(customer, "什么时候发货")
     await expect(bot_messages.nth(2)).to_contain_text("48 小时", timeout=WAIT_MS)
     await send(customer, "订单号2025110300030")
-    await expect(bot_messages.nth(3)).to_contain_text("2025110300030", timeout=WAIT_MS)
+    await expect(bot_messages.nth(3)).to_contain_text("后四位", timeout=WAIT_MS)
+    await send(customer, phone_digits(system, "2025110300030"))
+    await expect(bot_messages.nth(4)).to_contain_text("2025110300030", timeout=WAIT_MS)
     await send(customer, "<b>转人工</b>")
     await expect(customer.locator("#status")).to_contain_text("转接人工", timeout=WAIT_MS)
 
     await log_in(agent, system)
-    ticket = agent.locator("#waiting li").first
-    await expect(ticket).to_contain_text("什么时候发货", timeout=WAIT_MS)
+    # The summary's problem: the customer's latest messages, the order number among them.
+    ticket = agent.locator("#waiting li", has_text="2025110300030").first
+    await expect(ticket).to_be_visible(timeout=WAIT_MS)
     await ticket.click()
     transcript = agent.locator("#transcript")
     await expect(transcript).to_contain_text("<b>转人工</b>", timeout=WAIT_MS)
@@ -149,6 +152,11 @@ async def test_an_angry_customer_reaches_an_agent_and_rates_the_service(
     await expect(question.locator("button")).to_have_count(5)
     await question.locator("button", has_text="5 非常满意").click()
     await expect(bot_messages.last).to_contain_text("非常感谢", timeout=WAIT_MS)
+    # Both sides read what the customer chose, not the payload the bot acted on.
+    await expect(customer.locator("li.msg.customer .bubble").last).to_have_text("5 非常满意")
+    await expect(customer.locator("#messages")).not_to_contain_text("/rate")
+    await expect(agent.locator("#transcript")).to_contain_text("5 非常满意", timeout=WAIT_MS)
+    await expect(agent.locator("#transcript")).not_to_contain_text("/rate")
 
     detail = await agent.request.get(f"{system.url}/api/agent/tickets/{ticket_id}")
     assert (await detail.json())["ticket"]["satisfaction"] == 5

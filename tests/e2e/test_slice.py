@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import RunningSystem
+from tests.e2e.conftest import RunningSystem, phone_digits
 from tests.waiting import async_wait_until
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 30
+ORDER = "2025110300030"  # shipped
 
 
 class Customer:
@@ -28,6 +30,10 @@ class Customer:
     async def say(self, text: str) -> None:
         assert self.socket is not None
         await self.socket.send_json({"type": "message", "text": text})
+
+    async def tap(self, button: dict[str, str]) -> None:
+        assert self.socket is not None
+        await self.socket.send_json({"type": "message", **button})
 
     async def next_message(self, role: str) -> dict[str, Any]:
         """The next message frame from ``role``, skipping others (the customer's own echo...)."""
@@ -94,12 +100,15 @@ async def test_the_slice(system: RunningSystem):
         await customer.say("什么时候发货")
         assert "48 小时" in (await customer.next_message("bot"))["text"]
 
-        await customer.say("帮我查一下订单2025110300030")
+        await customer.say(f"帮我查一下订单{ORDER}")
+        asked = (await customer.next_message("bot"))["text"]
+        assert "后四位" in asked and ORDER not in asked  # a guest proves the order is theirs
+        await customer.say(phone_digits(system, ORDER))
         status = (await customer.next_message("bot"))["text"]
-        assert "2025110300030" in status and "发货" in status
+        assert ORDER in status and "发货" in status
 
         await customer.say("转人工")
-        assert "1" in (await customer.next_message("bot"))["text"]
+        assert re.search(r"排在第 \d+ 位", (await customer.next_message("bot"))["text"])
         opened = await _agent_event(agent_socket, "ticket_opened")
         conversation_id = customer.conversation["conversation_id"]
         assert opened["conversation_id"] == conversation_id
@@ -108,8 +117,9 @@ async def test_the_slice(system: RunningSystem):
         ticket = next(t for t in tickets["waiting"] if t["conversation_id"] == conversation_id)
         detail = await agent.call("GET", f"/api/agent/tickets/{ticket['id']}")
         said = [t["text"] for t in detail["packet"]["turns"] if t["role"] == "customer"]
-        assert said == ["你好", "什么时候发货", "帮我查一下订单2025110300030", "转人工"]
-        assert "什么时候发货" in detail["ticket"]["summary"]
+        digits = phone_digits(system, ORDER)
+        assert said == ["你好", "什么时候发货", f"帮我查一下订单{ORDER}", digits, "转人工"]
+        assert ORDER in detail["ticket"]["summary"]
 
         # While a human owns the conversation the bot stays silent.
         async with customer_http.post(
@@ -134,13 +144,20 @@ async def test_the_slice(system: RunningSystem):
         handback = await customer.next_message("bot")
         assert handback["text"], "the bot speaks again after the agent leaves"
         question = await customer.next_message("bot")
-        assert question["buttons"][0]["payload"] == '/rate{"rating":"5"}'
+        five = question["buttons"][0]
+        assert five == {"title": "5 非常满意", "payload": '/rate{"rating":"5"}'}
+        await customer.tap({"text": five["title"], "payload": five["payload"]})
+        assert (await customer.next_message("customer"))["text"] == "5 非常满意"
+        assert "非常感谢" in (await customer.next_message("bot"))["text"]
 
         await customer.say("包邮吗")
         assert "邮费" in (await customer.next_message("bot"))["text"]
 
-        transcript = (await agent.call("GET", f"/api/agent/tickets/{ticket['id']}"))["transcript"]
+        detail = await agent.call("GET", f"/api/agent/tickets/{ticket['id']}")
+        assert detail["ticket"]["satisfaction"] == 5
+        transcript = detail["transcript"]
         texts = [m["text"] for m in transcript]
+        assert "5 非常满意" in texts and not any(t.startswith("/") for t in texts)
         while_queued = transcript[
             texts.index("人呢？还在吗") : texts.index("亲，我是客服，已为您加急处理")
         ]
