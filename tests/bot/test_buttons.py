@@ -2,10 +2,12 @@
 what Rasa would be sent: the chat shows the title the customer chose, Rasa gets the payload, and
 only a button the bot offered last may send one."""
 
+import json
 from dataclasses import replace
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from bot.settings import Settings
@@ -30,7 +32,7 @@ class RasaStub:
     def __init__(self) -> None:
         self.received: list[dict] = []
         self.reply: dict = {"text": "好的"}
-        self.port = 0
+        self.server: TestServer | None = None
 
     async def webhook(self, request: web.Request) -> web.Response:
         self.received.append(await request.json())
@@ -42,14 +44,15 @@ async def rasa(aiohttp_server):
     stub = RasaStub()
     stub_app = web.Application()
     stub_app.router.add_post("/webhooks/rest/webhook", stub.webhook)
-    stub.port = (await aiohttp_server(stub_app)).port
+    stub.server = await aiohttp_server(stub_app)
     return stub
 
 
 @pytest.fixture
 def settings(settings: Settings, rasa: RasaStub) -> Settings:
     """The app of these tests talks to the stub (bound first, so its port is really its own)."""
-    return replace(settings, rasa_port=rasa.port)
+    assert rasa.server is not None
+    return replace(settings, rasa_port=rasa.server.port)
 
 
 async def offered(client, conversation, rasa, reply) -> None:
@@ -185,3 +188,17 @@ async def test_a_payload_that_is_not_a_string_is_a_clear_error(client, conversat
     response = await say(client, conversation, "5 非常满意", payload={"intent": "rate"})
     assert response.status == 400
     assert (await response.json())["error"] == "bad_payload"
+
+
+async def test_a_tap_while_rasa_is_down_is_held_with_its_payload(
+    client, conversation, rasa, redis: Redis, keys: Keys
+):
+    await offered(client, conversation, rasa, RATING)
+    assert rasa.server is not None
+    await rasa.server.close()
+    tap = await say(client, conversation, "5 非常满意", payload='/rate{"rating":"5"}')
+    assert "请稍等" in (await tap.json())["messages"][0]["text"]
+    held = await redis.lrange(keys.pending(conversation["conversation_id"]), 0, -1)
+    assert [(h["text"], h["payload"]) for h in map(json.loads, held)] == [
+        ("5 非常满意", '/rate{"rating":"5"}')
+    ]
