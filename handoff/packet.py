@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -75,11 +76,21 @@ def build_packet(
 
 def summarise(turns: tuple[Turn, ...], reasons: tuple[str, ...], now: float) -> str:
     """Time, problem and what the customer wants: the three elements of a registered complaint."""
-    asked = [t.text for t in turns if t.role == "customer"]
+    asked = [t.text for t in turns if t.role == "customer" and _describes(t)]
     problem = "；".join(asked[-3:]) if asked else "（客户尚未描述问题）"
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(now))
     wants = "、".join(reasons) if reasons else "人工协助"
     return f"时间：{when}。问题：{problem}。诉求：{wants}。"
+
+
+# Answers to the bot's questions (yes, no, an order number, phone digits, a rating) are in the
+# transcript and the order cards; the summary's problem is what the customer said about it.
+ANSWER_INTENTS = frozenset({"affirm", "deny", "inform", "rate"})
+_WORDS = re.compile(r"[A-Za-z\u3400-\u9fff]")
+
+
+def _describes(turn: Turn) -> bool:
+    return turn.intent not in ANSWER_INTENTS and bool(_WORDS.search(turn.text))
 
 
 def suggest_steps(reasons: tuple[str, ...], orders: tuple[dict[str, Any], ...]) -> tuple[str, ...]:
