@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -22,6 +23,8 @@ from orders.models import Order, OrderError
 EXPLICIT_REQUEST_RULE = "explicit_request"
 RASA_INTERNAL_SLOTS = frozenset({"session_started_metadata", "requested_slot"})
 CASE_ESCALATION_SLOT = "case_escalation"
+MAX_ORDER_CARDS = 5
+log = logging.getLogger(__name__)
 
 
 class ActionHandoff(Action):
@@ -56,6 +59,7 @@ class ActionHandoff(Action):
                 if name not in RASA_INTERNAL_SLOTS
             },
             orders=await self._order_cards(tracker),
+            faq_answers=faq_answers(tracker),
         )
         try:
             place = await self._ticket_queue().open(
@@ -70,14 +74,21 @@ class ActionHandoff(Action):
         except RedisError:
             dispatcher.utter_message(response="utter_handoff_failed")
             return []
+        log.info(
+            "handoff of %s to %s (priority %d): %s, matched %r",
+            tracker.sender_id,
+            escalation.team,
+            escalation.priority,
+            escalation.rule_id,
+            escalation.matched,
+        )
         dispatcher.utter_message(response="utter_handoff_queued", position=max(place.position, 1))
         return [SlotSet(CASE_ESCALATION_SLOT, None)]
 
     async def _order_cards(self, tracker: Tracker) -> tuple[dict[str, Any], ...]:
-        """Masked snapshots of the orders the conversation is about, for the agent's screen."""
-        order_ids = {tracker.get_slot("order_id"), tracker.get_slot("verified_order")} - {None}
+        """Masked snapshots of every order the conversation mentioned, for the agent's screen."""
         cards = []
-        for order_id in sorted(str(i) for i in order_ids):
+        for order_id in mentioned_orders(tracker):
             try:
                 order = await self._desk.order(order_id)
             except OrderError:
@@ -98,6 +109,32 @@ class ActionHandoff(Action):
         return TicketQueue(
             backends.redis(), backends.keys, backends.settings.conversation_ttl_seconds
         )
+
+
+def mentioned_orders(tracker: Tracker) -> list[str]:
+    """The order numbers the customer gave or the flows settled on, latest last (at most 5)."""
+    found: list[str] = []
+    for event in tracker.applied_events():
+        if event.get("event") == "user":
+            entities = (event.get("parse_data") or {}).get("entities") or []
+            found += [str(e["value"]) for e in entities if e.get("entity") == "order_id"]
+    found += [
+        str(v) for v in (tracker.get_slot("order_id"), tracker.get_slot("verified_order")) if v
+    ]
+    unique = list(dict.fromkeys(reversed(found)))  # latest mention first, once each
+    return list(reversed(unique[:MAX_ORDER_CARDS]))
+
+
+def faq_answers(tracker: Tracker) -> tuple[str, ...]:
+    """The knowledge-base answers the bot already gave, so the agent does not repeat them."""
+    answers: list[str] = []
+    answering = False
+    for event in tracker.applied_events():
+        if event.get("event") == "action":
+            answering = event.get("name") == "action_answer_faq"
+        elif answering and event.get("event") == "bot" and event.get("text"):
+            answers.append(str(event["text"]))
+    return tuple(dict.fromkeys(answers))
 
 
 def transcript(tracker: Tracker) -> list[Turn]:

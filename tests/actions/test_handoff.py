@@ -158,3 +158,46 @@ def test_a_message_the_fallback_replayed_is_in_the_packet_once(make_tracker):
     ]
     turns = transcript(make_tracker(angry["text"], events=replayed))
     assert [t.text for t in turns if t.role == "customer"] == [EVENTS[0]["text"], angry["text"]]
+
+
+async def test_the_packet_carries_every_order_mentioned_and_the_faq_answers_given(
+    environment, redis: Redis, keys: Keys, make_tracker, tmp_path, monkeypatch
+):
+    from orders.demo_store import DemoOrderStore
+
+    DemoOrderStore(tmp_path / "orders.sqlite3").ensure_seeded()
+    monkeypatch.setenv("KEFU_ORDERS_DB", str(tmp_path / "orders.sqlite3"))
+    events = [
+        {
+            "event": "user",
+            "text": "订单2025110300012和2025110300030都有问题",
+            "parse_data": {
+                "intent": {"name": "complain", "confidence": 0.9},
+                "entities": [
+                    {"entity": "order_id", "value": "2025110300012"},
+                    {"entity": "order_id", "value": "2025110300030"},
+                ],
+            },
+            "metadata": {"channel": "web", "signals": {"language": "zh", "escalation": None}},
+        },
+        {"event": "action", "name": "action_answer_faq"},
+        {"event": "bot", "text": "亲，默认发中通快递哦"},
+        {"event": "action", "name": "action_listen"},
+        {"event": "bot", "text": "正在为您转接"},
+    ]
+    tracker = make_tracker(
+        "转人工",
+        events=events,
+        sender="conv-orders",
+        slots={"order_id": "2025110300030", "verified_order": "2025110300030"},
+    )
+    await ActionHandoff().run(CollectingDispatcher(), tracker, {})
+    conversation = await ConversationStore(redis, keys, 60).get("conv-orders")
+    packet = await TicketQueue(redis, keys, 60).packet(conversation.ticket_id)
+    cards = {card["id"]: card for card in packet["orders"]}
+    assert set(cards) == {"2025110300012", "2025110300030"}
+    assert cards["2025110300030"]["verified_owner"] and not cards["2025110300012"]["verified_owner"]
+    assert "****" in cards["2025110300012"]["phone"] and cards["2025110300012"]["address"].endswith(
+        "****"
+    )
+    assert packet["faq_answers"] == ["亲，默认发中通快递哦"]
