@@ -193,3 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     for line in evaluate(EmotionModel.load(), data_dir, args.shop_eval):
         print(line)
     return 0
+
+
+if __name__ == "__main__":
+    # python -m handoff.signals_eval eval
+    import sys
+
+    sys.exit(main())
