@@ -83,9 +83,9 @@ def summarise(turns: tuple[Turn, ...], reasons: tuple[str, ...], now: float) -> 
     return f"时间：{when}。问题：{problem}。诉求：{wants}。"
 
 
-# Answers to the bot's questions (yes, no, an order number, phone digits, a rating) are in the
-# transcript and the order cards; the summary's problem is what the customer said about it.
-ANSWER_INTENTS = frozenset({"affirm", "deny", "inform", "rate"})
+# Answers to the bot's questions (yes, no, phone digits, a rating) are in the transcript; the
+# summary's problem is what the customer said (an order named in words stays: 订单号2025...).
+ANSWER_INTENTS = frozenset({"affirm", "deny", "rate"})
 _WORDS = re.compile(r"[A-Za-z\u3400-\u9fff]")
 
 

@@ -38,10 +38,11 @@ def test_the_summary_says_the_problem_not_the_answers_to_the_bots_questions():
         Turn("customer", "帮我取消订单2025110300012", 1.0, "order_cancel", 0.99),
         Turn("bot", "麻烦告诉我手机号后四位", 2.0),
         Turn("customer", "8505", 3.0, "inform", 0.99),
+        Turn("customer", "订单号2025110300030", 3.5, "inform", 0.99),
         Turn("customer", "确认", 4.0, "affirm", 0.99),
         Turn("customer", "转人工", 5.0, "request_human", 0.99),
     ]
     packet = build_packet("c2", "web", turns, reasons=("r",), priority=1, team="after_sale")
-    assert "问题：帮我取消订单2025110300012；转人工。" in packet.summary
+    assert "问题：帮我取消订单2025110300012；订单号2025110300030；转人工。" in packet.summary
     assert "8505" not in packet.summary
     assert [t.text for t in packet.turns if t.role == "customer"][1] == "8505"  # still in the log
