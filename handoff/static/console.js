@@ -58,6 +58,25 @@
     item.scrollIntoView({ block: "end" });
   }
 
+  // One order as the bot saw it (personal data arrives masked).
+  function orderCard(order) {
+    const card = el("div", "order-card");
+    const head = el("div", "order-head", `${order.id} · ${order.status} · ¥${order.total_yuan}`);
+    head.appendChild(el("span", order.verified_owner ? "owner ok" : "owner", order.verified_owner
+      ? "已核实本人 verified" : "未核实 not verified"));
+    card.appendChild(head);
+    card.appendChild(el("div", "", order.items));
+    card.appendChild(el("div", "meta", `${order.receiver} ${order.phone} ${order.address}`));
+    const times = [["下单", order.created_at], ["付款", order.paid_at], ["发货", order.shipped_at], ["签收", order.delivered_at]]
+      .filter(([, value]) => value).map(([label, value]) => `${label} ${value}`).join(" · ");
+    if (times) card.appendChild(el("div", "meta", times));
+    if (order.tracking_no) card.appendChild(el("div", "meta", `${order.courier} ${order.tracking_no}`));
+    const events = el("ul", "tracking");
+    (order.tracking || []).slice().reverse().forEach((line) => events.appendChild(el("li", "", line)));
+    if (events.children.length) card.appendChild(events);
+    return card;
+  }
+
   async function open(ticketId) {
     const data = await api(`/api/agent/tickets/${encodeURIComponent(ticketId)}`);
     selected = data;
@@ -81,6 +100,12 @@
       slots ? `槽位 Slots: ${slots}` : "",
       angers.length ? `情绪 Anger: ${angers.join(" → ")}` : "",
     ].filter(Boolean).join("  ·  ");
+    const orders = packet.orders || [];
+    $("orders").replaceChildren(...orders.map(orderCard));
+    $("orders-section").hidden = !orders.length;
+    const answers = packet.faq_answers || [];
+    $("faq-answers").replaceChildren(...answers.map((a) => el("li", "", a)));
+    $("faq-section").hidden = !answers.length;
     $("notes").replaceChildren(...data.notes.map((n) => el("li", "", `${n.agent} ${time(n.ts)}：${n.text}`)));
     $("transcript").replaceChildren();
     data.transcript.forEach(addTurn);
