@@ -11,11 +11,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from handoff.sentiment import EmotionModel, normalize
 
@@ -26,6 +29,14 @@ SENTIMENT_FILE = "sentiment_train.jsonl"
 EMOTION_FILE = "emotion_train.jsonl"
 HELD_OUT_BUCKETS = 5  # one bucket in five (20 %) is held out
 THRESHOLD = 0.5
+NLU_TEST_DIR = REPO_ROOT / "tests" / "nlu"
+FAQ_DEV_SET = REPO_ROOT / "tests" / "faq" / "dev.jsonl"
+# The intents of everyday, calm messages; the `angry` rule of handoff/rules.yml must not fire.
+CALM_INTENTS = frozenset(
+    {"greet", "goodbye", "thanks", "affirm", "bot_challenge", "faq", "stock_query", "inform"}
+)
+ANGRY_RULE_THRESHOLD = 0.85  # handoff/rules.yml, rule `angry`
+_ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 
 
 def default_data_dir(repo_root: Path = REPO_ROOT) -> Path:
@@ -179,7 +190,32 @@ def evaluate(model: EmotionModel, data_dir: Path, shop_eval: Path = SHOP_CHAT_EV
         out.append(f"  scoring latency: {per_message * 1000:.3f} ms per message (mean)")
     else:
         out.append(f"{shop_eval} not found: shop-chat evaluation skipped")
+    out += calm_question_report(model)
     return out
+
+
+def calm_questions(nlu_dir: Path = NLU_TEST_DIR, faq_dev: Path = FAQ_DEV_SET) -> list[str]:
+    """Everyday customer messages written for the other test sets: the calm intents of the NLU
+    test set and the shop-policy questions of the FAQ dev set. None of them should look angry
+    enough to send the customer to the complaints team."""
+    texts = [str(row["text"]) for row in read_jsonl(faq_dev) if row.get("faq_id")]
+    for path in sorted(nlu_dir.glob("*.yml")):
+        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+            if block.get("intent") in CALM_INTENTS:
+                for line in str(block.get("examples", "")).splitlines():
+                    text = _ANNOTATION.sub(r"\1", line.strip().removeprefix("- ").strip())
+                    if text:
+                        texts.append(text)
+    return texts
+
+
+def calm_question_report(model: EmotionModel, threshold: float = ANGRY_RULE_THRESHOLD) -> list[str]:
+    texts = calm_questions()
+    if not texts:
+        return [f"no calm questions found in {NLU_TEST_DIR}: false-alarm check skipped"]
+    alarms = [text for text in texts if model.score(text).anger >= threshold]
+    line = f"calm questions (NLU test set, FAQ dev set): {len(alarms)}/{len(texts)} at anger >= {threshold}"
+    return [line, *(f"    false alarm: {text}" for text in alarms)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -115,12 +115,12 @@ def test_normalize_matches_training_conventions():
 
 # Pinned to the committed weights: retraining must update these numbers on purpose.
 PINNED = {  # re-pin after retraining: python -m handoff.train_signals
-    "气死我了退钱": (0.989, 1.0),
-    "请问什么时候发货？": (0.429, 0.157),
+    "气死我了退钱": (0.992, 1.0),
+    "请问什么时候发货？": (0.386, 0.105),
     "质量很好，好评！": (0.0, 0.0),
-    "亲你们发货可真快啊，一个月了": (0.487, 0.565),
-    "你好，能开发票吗": (0.142, 0.005),
-    "": (0.611, 0.098),  # no features: the intercepts, i.e. the models' priors
+    "亲你们发货可真快啊，一个月了": (0.191, 0.207),
+    "你好，能开发票吗": (0.087, 0.001),
+    "": (0.605, 0.094),  # no features: the intercepts, i.e. the models' priors
 }
 
 
@@ -197,3 +197,15 @@ def test_split_is_fixed():
     assert signals_eval.is_held_out("好评") == signals_eval.is_held_out("好评")
     held = sum(signals_eval.is_held_out(f"text {i}") for i in range(5000))
     assert 800 < held < 1200
+
+
+def test_calm_questions_written_for_other_tests_do_not_look_angry():
+    """Everyday questions (the NLU test set's calm intents, the FAQ dev set) must not reach the
+    `angry` rule's threshold: those customers would land with the complaints team."""
+    from handoff.signals_eval import ANGRY_RULE_THRESHOLD, calm_questions
+
+    model = EmotionModel.load()
+    texts = calm_questions()
+    alarms = [t for t in texts if model.score(t).anger >= ANGRY_RULE_THRESHOLD]
+    assert len(texts) > 300 and len(alarms) <= 0.01 * len(texts), alarms
+    assert model.score("你们发什么快递").anger < 0.5
