@@ -65,6 +65,8 @@ _REASON_WORDS = (
 _ADDRESS_PART = re.compile(
     r"[省市区县镇乡村路街道巷弄号栋幢楼室]|单元|小区|street|road|avenue|district|city", re.I
 )
+# The slot that holds the new value of each field an order's buyer can change before dispatch.
+NEW_VALUE_SLOT = {"phone": "new_phone", "address": "new_address"}
 ADDRESS_MIN_CHARS = 8
 ADDRESS_MAX_CHARS = 120
 
@@ -237,22 +239,14 @@ class ValidateOrderChangeForm(OrderFormValidation):
             step.updates["change_field"] = None
             return "change_field"
         step.updates["change_field"] = change
-        if change == "phone":
-            value = _new_phone(tracker, text)
-            if value is None:
-                if _asked(tracker) == "new_phone":
-                    dispatcher.utter_message(response="utter_new_phone_invalid")
-                step.updates["new_phone"] = None
-                return "new_phone"
-            step.updates["new_phone"] = value
-        else:
-            address = _new_address(tracker)
-            if address is None:
-                if _asked(tracker) == "new_address":
-                    dispatcher.utter_message(response="utter_new_address_invalid")
-                step.updates["new_address"] = None
-                return "new_address"
-            step.updates["new_address"] = address
+        slot = NEW_VALUE_SLOT[change]
+        value = _new_phone(tracker, text) if change == "phone" else _new_address(tracker)
+        if value is None:
+            if _asked(tracker) == slot:
+                dispatcher.utter_message(response=f"utter_{slot}_invalid")
+            step.updates[slot] = None
+            return slot
+        step.updates[slot] = value
         return _confirmation(tracker, step)
 
 

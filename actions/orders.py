@@ -16,7 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.backends import Backends
 from actions.handoff import CASE_ESCALATION_SLOT, escalation_record
 from actions.order_flow import OrderDesk, end_of_flow, request_id, return_kind_name
-from actions.order_forms import within_return_window
+from actions.order_forms import NEW_VALUE_SLOT, within_return_window
 from bot.texts import Texts
 from handoff.masking import mask_address, mask_phone
 from handoff.signals import CaseFacts, Escalation, case_escalation, load_rules
@@ -243,29 +243,21 @@ class ActionChangeOrder(OrderAction):
             dispatcher.utter_message(response="utter_order_change_kept", order_id=order.id)
             return []
         backend = await self._desk.backend()
-        change = tracker.get_slot("change_field")
+        change = str(tracker.get_slot("change_field"))
+        value = str(tracker.get_slot(NEW_VALUE_SLOT[change]))
         operation = request_id(tracker, f"change_{change}", order.id)
         try:
             if change == "phone":
-                phone = str(tracker.get_slot("new_phone"))
-                await self._desk.call(
-                    backend.change_phone(order.id, phone=phone, request_id=operation)
-                )
-                dispatcher.utter_message(
-                    response="utter_order_phone_changed",
-                    order_id=order.id,
-                    phone=mask_phone(phone),
-                )
+                pending = backend.change_phone(order.id, phone=value, request_id=operation)
+                masked = mask_phone(value)
             else:
-                address = str(tracker.get_slot("new_address"))
-                await self._desk.call(
-                    backend.change_address(order.id, address=address, request_id=operation)
-                )
-                dispatcher.utter_message(
-                    response="utter_order_address_changed",
-                    order_id=order.id,
-                    address=mask_address(address),
-                )
+                pending = backend.change_address(order.id, address=value, request_id=operation)
+                masked = mask_address(value)
+            await self._desk.call(pending)
+            # utter_order_phone_changed / utter_order_address_changed show {phone} / {address}.
+            dispatcher.utter_message(
+                response=f"utter_order_{change}_changed", order_id=order.id, **{change: masked}
+            )
         except OrderError as error:
             if error.kind is not OrderErrorKind.NOT_ALLOWED:
                 raise

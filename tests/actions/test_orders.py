@@ -12,6 +12,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.order_flow import FLOW_SLOTS
 from actions.order_forms import (
     ValidateOrderCancelForm,
     ValidateOrderChangeForm,
@@ -29,21 +30,7 @@ from handoff.keys import Keys
 from orders.demo_store import DemoOrderStore
 from orders.models import Order, OrderStatus
 
-SLOT_NAMES = (
-    "order_id",
-    "phone_last4",
-    "verified_order",
-    "order_check",
-    "lookup_misses",
-    "confirmed",
-    "change_field",
-    "new_phone",
-    "new_address",
-    "return_kind",
-    "return_reason",
-    "case_escalation",
-    "requested_slot",
-)
+SLOT_NAMES = (*FLOW_SLOTS, "order_id", "verified_order", "case_escalation", "requested_slot")
 
 
 @pytest.fixture
