@@ -218,8 +218,9 @@ def children(settings: Settings) -> tuple[Child | None, list[Child]]:
                 "rasa",
                 "run",
                 "--enable-api",
-                "--auth-token",
-                settings.rasa_token,
+                # One argument with "=": a random token may start with "-", which argparse would
+                # otherwise take for an option (and Rasa would refuse to start).
+                f"--auth-token={settings.rasa_token}",
                 "-i",
                 settings.host,
                 "-p",

@@ -67,6 +67,22 @@ def test_children_bind_to_the_configured_host_and_share_one_redis(settings: Sett
     assert actions.env["SANIC_HOST"] == "127.0.0.1"
 
 
+def test_rasa_takes_a_token_that_starts_with_a_dash(tmp_path: Path):
+    """Random tokens start with "-" one time in 64; Rasa's own parser must still read it."""
+    _, servers = children(Settings(var_dir=tmp_path, rasa_token="-Xy_9", secret="s"))
+    rasa = next(c for c in servers if c.name == "rasa")
+    run_args = rasa.argv[rasa.argv.index("run") :]
+    code = (
+        "import sys; from rasa.__main__ import create_argument_parser; "
+        "print(create_argument_parser().parse_args(sys.argv[1:]).auth_token)"
+    )
+    parsed = subprocess.run(
+        [rasa.argv[0], "-c", code, *run_args], capture_output=True, text=True, timeout=120
+    )
+    assert parsed.returncode == 0, parsed.stderr[-2000:]
+    assert parsed.stdout.strip().splitlines()[-1] == "-Xy_9"
+
+
 def test_with_redis_url_no_embedded_server_is_started(settings: Settings):
     redis, servers = children(
         Settings(redis_url="redis://127.0.0.1:6379/2", var_dir=settings.var_dir)
