@@ -124,8 +124,7 @@ class Supervisor:
         self.stopping = True
         for child in reversed(self.children):
             if child.alive and child.process:
-                with contextlib.suppress(ProcessLookupError):
-                    child.process.terminate()
+                _signal_group(child.process.pid, signal.SIGTERM)
         for child in reversed(self.children):
             if child.process is None:
                 continue
@@ -133,11 +132,22 @@ class Supervisor:
                 await asyncio.wait_for(child.process.wait(), STOP_GRACE_SECONDS)
             except TimeoutError:
                 self.say(f"  {child.name} did not stop in {STOP_GRACE_SECONDS:.0f} s; killing it")
-                with contextlib.suppress(ProcessLookupError):
-                    child.process.kill()
+                _signal_group(child.process.pid, signal.SIGKILL)
                 await child.process.wait()
+            # Its whole session goes too: a worker it forked (Sanic's) would keep the log pipe
+            # open, and the runner would wait for that log forever.
+            _signal_group(child.process.pid, signal.SIGKILL)
             if child.pump:
-                await child.pump
+                try:
+                    await asyncio.wait_for(child.pump, STOP_GRACE_SECONDS)
+                except TimeoutError:
+                    child.pump.cancel()
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal a child's whole session (each child leads its own: ``start_new_session``)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
 
 
 def _terminate_with_parent() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from bot.runner import Child, ChildDied, Supervisor, child_env, children
 from bot.settings import PROJECT_ROOT, Settings
-from tests.waiting import wait_until
+from tests.waiting import async_wait_until, wait_until
 
 
 def python_child(name: str, code: str, tmp_path: Path, env: dict[str, str]) -> Child:
@@ -54,6 +54,46 @@ async def test_a_child_not_ready_in_time_is_reported(tmp_path: Path, settings: S
         await supervisor.wait_ready([child], timeout=1)
     await supervisor.stop_all()
     assert child.process is not None and child.process.returncode == -15
+
+
+STUBBORN_WITH_WORKER = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+worker = subprocess.Popen([sys.executable, "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+print(worker.pid, flush=True)
+time.sleep(600)
+"""
+
+
+async def test_a_child_that_ignores_sigterm_is_killed_with_its_worker(
+    tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """A server whose forked worker holds the log pipe (as Sanic's does) must not keep the
+    runner waiting: the child's whole session is killed."""
+    monkeypatch.setattr("bot.runner.STOP_GRACE_SECONDS", 1.0)
+    supervisor = Supervisor(settings, say=lambda _: None)
+    child = python_child("stubborn", STUBBORN_WITH_WORKER, tmp_path, child_env(settings))
+    await supervisor.start(child)
+    log = tmp_path / "stubborn.log"
+
+    async def worker_started() -> str:
+        return log.read_text().strip() if log.exists() else ""
+
+    await async_wait_until(worker_started, timeout=20, what="the worker")
+    worker_pid = int(log.read_text().split()[0])
+    await asyncio.wait_for(supervisor.stop_all(), 20)
+    assert child.process is not None and child.process.returncode == -9
+    wait_until(
+        lambda: not Path(f"/proc/{worker_pid}").exists() or _zombie(worker_pid),
+        timeout=10,
+        what="the worker to go",
+    )
+
+
+def _zombie(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "State:\tZ" in status.read_text()
 
 
 def test_children_bind_to_the_configured_host_and_share_one_redis(settings: Settings):
