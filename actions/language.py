@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from handoff.signals import detect_language
+from handoff.signals import language_of
 
 # How Rasa writes the text of an external intent ("EXTERNAL: escalate") or a "/intent" payload.
 EXTERNAL_PREFIXES = ("EXTERNAL: ", "/")
@@ -25,8 +25,10 @@ class ActionDetectLanguage(Action):
         text = message.get("text") or ""
         if text.startswith(EXTERNAL_PREFIXES):
             return []  # an external intent (escalation, hand-back) keeps the customer's language
+        if language_of(text) is None:
+            return []  # phone digits or an order number say nothing: keep the customer's language
         signals = (message.get("metadata") or {}).get("signals") or {}
-        language = signals.get("language") or detect_language(text)
+        language = signals.get("language") or language_of(text)
         if language == tracker.get_slot("language"):
             return []
         return [SlotSet("language", language)]

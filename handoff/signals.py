@@ -144,9 +144,14 @@ class Signals:
 
 def detect_language(text: str) -> str:
     """English when the message has English words and no Chinese characters; else Chinese."""
+    return language_of(text) or "zh"
+
+
+def language_of(text: str) -> str | None:
+    """The message's language, or None when it has no words to tell (digits, emoji, "?")."""
     if _HAN.search(text):
         return "zh"
-    return "en" if _LATIN_WORD.search(text) else "zh"
+    return "en" if _LATIN_WORD.search(text) else None
 
 
 def normalise_question(text: str) -> str:

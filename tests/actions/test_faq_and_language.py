@@ -1,3 +1,4 @@
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import ActionAnswerFaq
@@ -69,3 +70,9 @@ async def test_language_follows_each_message(make_tracker):
         {},
     )
     assert external == []
+
+
+@pytest.mark.parametrize("text", ["8505", "2025110300012", "😀", "？？"])
+async def test_digits_and_emoji_keep_the_customers_language(make_tracker, text):
+    tracker = make_tracker(text, slots={"language": "en"}, metadata={"signals": {"language": "zh"}})
+    assert await ActionDetectLanguage().run(CollectingDispatcher(), tracker, {}) == []
