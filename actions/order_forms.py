@@ -111,6 +111,9 @@ class OrderFormValidation(Action, ABC):
                 if slot not in said and tracker.get_slot(slot) is not None:
                     step.updates[slot] = None
                     tracker.slots[slot] = None
+        for slot, value in self.said_in_passing(tracker).items():
+            step.updates[slot] = value
+            tracker.slots[slot] = value
         try:
             order = await self._which_order(dispatcher, tracker, step)
             if order is not None and await self._is_owner(dispatcher, tracker, order, step):
@@ -123,6 +126,11 @@ class OrderFormValidation(Action, ABC):
             step.updates["order_check"] = CHECK_UNAVAILABLE
             step.next_slot = None
         return step.events()
+
+    def said_in_passing(self, tracker: Tracker) -> dict[str, Any]:
+        """What this message says for the form's own slots before they are asked ("我要退货,
+        衣服破了" names the kind and the reason): kept, so the customer never repeats it."""
+        return {}
 
     @abstractmethod
     def own_steps(
@@ -223,24 +231,31 @@ class ValidateOrderChangeForm(OrderFormValidation):
     form_name = "order_change_form"
     own_slots = ("change_field", "new_phone", "new_address", "confirmed")
 
+    def said_in_passing(self, tracker: Tracker) -> dict[str, Any]:
+        text = latest_text(tracker)
+        said: dict[str, Any] = {}
+        if tracker.get_slot("change_field") is None:
+            if _WANTS_PHONE.search(text) or _MOBILE.search(text):
+                said["change_field"] = "phone"
+            elif _WANTS_ADDRESS.search(text):
+                said["change_field"] = "address"
+        mobile = _MOBILE.search(text)
+        if mobile and tracker.get_slot("new_phone") is None:
+            said["new_phone"] = mobile.group()
+        return said
+
     def own_steps(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order, step: Step
     ) -> str | None:
         if order.status not in BEFORE_DISPATCH:
             return None
-        text = latest_text(tracker)
         change = tracker.get_slot("change_field")
-        if change is None:
-            if _WANTS_PHONE.search(text) or _MOBILE.search(text):
-                change = "phone"
-            elif _WANTS_ADDRESS.search(text):
-                change = "address"
         if change not in ("phone", "address"):
             step.updates["change_field"] = None
             return "change_field"
         step.updates["change_field"] = change
         slot = NEW_VALUE_SLOT[change]
-        value = _new_phone(tracker, text) if change == "phone" else _new_address(tracker)
+        value = tracker.get_slot(slot) if change == "phone" else _new_address(tracker)
         if value is None:
             if _asked(tracker) == slot:
                 dispatcher.utter_message(response=f"utter_{slot}_invalid")
@@ -254,6 +269,14 @@ class ValidateReturnForm(OrderFormValidation):
     form_name = "return_form"
     own_slots = ("return_kind", "return_reason", "confirmed")
 
+    def said_in_passing(self, tracker: Tracker) -> dict[str, Any]:
+        text = latest_text(tracker)
+        said = {}
+        for slot, words in (("return_kind", _KIND_WORDS), ("return_reason", _REASON_WORDS)):
+            if tracker.get_slot(slot) is None and (found := _first_match(words, text)):
+                said[slot] = found
+        return said
+
     def own_steps(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order, step: Step
     ) -> str | None:
@@ -261,12 +284,11 @@ class ValidateReturnForm(OrderFormValidation):
             order, self._backends.return_window_days
         ):
             return None  # in progress, refunded, not delivered or too late: the action explains
-        text = latest_text(tracker)
-        kind = tracker.get_slot("return_kind") or _first_match(_KIND_WORDS, text)
+        kind = tracker.get_slot("return_kind")
         if kind is None:
             return "return_kind"
         step.updates["return_kind"] = kind
-        reason = tracker.get_slot("return_reason") or _first_match(_REASON_WORDS, text)
+        reason = tracker.get_slot("return_reason")
         if reason is None:
             return "return_reason"
         step.updates["return_reason"] = reason
@@ -305,13 +327,6 @@ def _given_digits(tracker: Tracker) -> str | None:
         if found:
             return found.group()
     return None
-
-
-def _new_phone(tracker: Tracker, text: str) -> str | None:
-    found = _MOBILE.search(text) if _asked(tracker) in ("new_phone", None, "change_field") else None
-    if found:
-        return found.group()
-    return tracker.get_slot("new_phone")
 
 
 def _new_address(tracker: Tracker) -> str | None:

@@ -541,3 +541,32 @@ async def test_a_second_open_problem_goes_to_a_person_instead(store):
     escalation = next(e["value"] for e in events if e.get("name") == "case_escalation")
     assert escalation["rule_id"] == "several_open_problems"
     assert (await store.get_order(order.id)).status is OrderStatus.PAID  # a person decides
+
+
+async def test_what_the_first_message_said_is_not_asked_again(store):
+    """ "我要退货 衣服开线了" before the order is even known: after the digits, the form goes
+    straight to the confirmation."""
+    order = await delivered_within_window(store)
+    start = turn(
+        f"订单{order.id}衣服开线了 我要退货", intent="return_request", said={"order_id": order.id}
+    )
+    _, slots = await validate(ValidateReturnForm(), start)
+    assert slots["requested_slot"] == "phone_last4"
+    assert slots["return_kind"] == "return" and slots["return_reason"] == "quality"
+    kept = {"order_id": order.id, "return_kind": "return", "return_reason": "quality"}
+    digits = turn(order.receiver_phone[-4:], asked="phone_last4", slots=kept)
+    _, slots = await validate(ValidateReturnForm(), digits)
+    assert slots["requested_slot"] == "confirmed"
+
+
+async def test_a_new_phone_in_the_first_message_is_kept_through_the_check(store):
+    order = await first(store, OrderStatus.UNPAID)
+    start = turn(
+        f"订单{order.id}的电话改成13912345678", intent="order_change", said={"order_id": order.id}
+    )
+    _, slots = await validate(ValidateOrderChangeForm(), start)
+    assert slots["change_field"] == "phone" and slots["new_phone"] == "13912345678"
+    kept = {"order_id": order.id, "change_field": "phone", "new_phone": "13912345678"}
+    digits = turn(order.receiver_phone[-4:], asked="phone_last4", slots=kept)
+    _, slots = await validate(ValidateOrderChangeForm(), digits)
+    assert slots["requested_slot"] == "confirmed"
