@@ -246,10 +246,11 @@ conflicting labels is dropped altogether, repeated copies are kept once:
 
 ## Caveats
 - Weibo posts say 你们 mostly in anger, so the first weights scored calm shop questions such as
-  你们发什么快递 at 0.98 and escalated them. 185 shop-chat examples were added for it: calm
-  你们... questions, annoyed and sarcastic 你们... complaints, polite problem reports. Calm
-  questions of the NLU test set and the FAQ dev set at anger >= 0.85 went from 7 to 3 of 354;
-  Weibo anger F1 went from 0.745 to 0.736 and shop-chat anger F1 from 0.907 to 0.899.
+  你们发什么快递 at 0.98 and escalated them. 211 shop-chat examples were added for it: calm
+  你们... questions, annoyed and sarcastic 你们... complaints, polite problem reports, calm and
+  angry English. Calm questions of the NLU test set and the FAQ dev set at anger >= 0.85 went
+  from 7 to 3 of 354; Weibo anger F1 went from 0.745 to 0.736, shop-chat anger F1 from 0.907
+  to 0.913.
 - The settings (feature caps, C, the shop-chat weight, the NB scaling, stacking the sentiment
   logit into the anger model) were chosen by comparing a handful of variants on the held-out
   splits and on `tests/handoff/shop_chat_eval.jsonl`, so the shop-chat numbers are somewhat
