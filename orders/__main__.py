@@ -82,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     stock.add_argument("quantity", type=int)
     command("returns", _returns, "return, exchange and refund requests")
     command("followups", _follow_ups, "follow-up tasks (an urged delivery to check again)")
+    command("followup-done", _follow_up_done, "a follow-up task was done").add_argument(
+        "follow_up_id"
+    )
     command(
         "advance",
         _advance,
@@ -181,6 +184,13 @@ async def _follow_ups(store: DemoOrderStore, settings: Settings, args: argparse.
         )
     if not tasks:
         print("no follow-ups")
+
+
+async def _follow_up_done(
+    store: DemoOrderStore, settings: Settings, args: argparse.Namespace
+) -> None:
+    task = await store.finish_follow_up(args.follow_up_id)
+    print(f"{task.id}  {task.order_id}  done")
 
 
 async def _advance(store: DemoOrderStore, settings: Settings, args: argparse.Namespace) -> None:

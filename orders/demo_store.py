@@ -441,6 +441,20 @@ class DemoOrderStore:
 
         return await asyncio.to_thread(self._write, scanning)
 
+    async def finish_follow_up(self, follow_up_id: str) -> FollowUp:
+        """A person has checked on the order again and told the customer: the task is done."""
+
+        def finishing(db: sqlite3.Connection) -> FollowUp:
+            row = db.execute("SELECT * FROM follow_ups WHERE id = ?", (follow_up_id,)).fetchone()
+            if row is None:
+                raise OrderError(OrderErrorKind.NOT_FOUND, "no_such_follow_up")
+            db.execute("UPDATE follow_ups SET done = 1 WHERE id = ?", (follow_up_id,))
+            return _follow_up(
+                db.execute("SELECT * FROM follow_ups WHERE id = ?", (follow_up_id,)).fetchone()
+            )
+
+        return await asyncio.to_thread(self._write, finishing)
+
     # -- transactions ---------------------------------------------------------------------------
 
     def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:

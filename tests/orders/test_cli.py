@@ -79,6 +79,17 @@ def test_returns_refunds_and_follow_ups_are_listed(demo: DemoOrderStore, capsys)
     assert "refund ¥" in shown and "(cancelled)" in shown
 
 
+def test_a_follow_up_is_marked_done_and_urging_again_opens_a_new_one(demo: DemoOrderStore, capsys):
+    demo.ensure_seeded()
+    task = asyncio.run(demo.urge_delivery("2025110300033", request_id="u1"))
+    assert run(capsys, "followup-done", task.id)[1] == f"{task.id}  2025110300033  done\n"
+    _, tasks, _ = run(capsys, "followups")
+    assert f"{task.id}  2025110300033  urge_delivery" in tasks and "done" in tasks
+    again = asyncio.run(demo.urge_delivery("2025110300033", request_id="u2"))
+    assert again.id != task.id and not again.done
+    assert run(capsys, "followup-done", "F-nope")[0] == 1
+
+
 def test_reseed_starts_again(demo: DemoOrderStore, capsys):
     run(capsys, "advance", "2025110300001")
     assert run(capsys, "reseed")[0] == 0
