@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import CASE_ESCALATION_SLOT, escalation_record
@@ -67,7 +67,8 @@ class ActionDefaultFallback(Action):
         escalation = case_escalation(rules, CaseFacts(fallbacks_in_a_row=_failures(tracker)))
         if escalation is None:
             dispatcher.utter_message(response="utter_default")
-            return []
+            # As Rasa's own fallback: forget the message it could not place, then listen.
+            return [UserUtteranceReverted()]
         dispatcher.utter_message(response="utter_default_handoff")
         return [
             SlotSet(CASE_ESCALATION_SLOT, escalation_record(escalation)),

@@ -95,4 +95,5 @@ async def test_one_misunderstanding_only_offers_a_person(domain):
     tracker.events.insert(0, understood)
     dispatcher = CollectingDispatcher()
     events = await ActionDefaultFallback().run(dispatcher, tracker, domain)
-    assert dispatcher.messages[0]["response"] == "utter_default" and events == []
+    assert dispatcher.messages[0]["response"] == "utter_default"
+    assert events == [{"event": "rewind", "timestamp": None}], "then the bot listens"

@@ -132,6 +132,7 @@ async def test_a_return_past_the_window_goes_to_a_person_with_the_order(system: 
         await chat.said("订单2025110300044我要退货")
         answer = await chat.said("7667")
         assert "超过无理由退换期" in answer and "排在第" in answer
+        assert "没太明白" not in answer, "after handing over, the bot only listens"
         params = {k: chat.conversation[k] for k in ("conversation_id", "token")}
         async with http.get(f"{system.url}/api/chat/messages", params=params) as response:
             assert (await response.json())["owner"] == "queue"
