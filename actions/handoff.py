@@ -93,7 +93,7 @@ class ActionHandoff(Action):
                 order = await self._desk.order(order_id)
             except OrderError:
                 continue  # the agent still has the number in the transcript
-            cards.append(order_card(order, verified=order_id == tracker.get_slot("verified_order")))
+            cards.append(order_card(order, verified=order_id in verified_orders(tracker)))
         return tuple(cards)
 
     async def _explicit_request(self) -> Escalation:
@@ -123,6 +123,19 @@ def mentioned_orders(tracker: Tracker) -> list[str]:
     ]
     unique = list(dict.fromkeys(reversed(found)))  # latest mention first, once each
     return list(reversed(unique[:MAX_ORDER_CARDS]))
+
+
+def verified_orders(tracker: Tracker) -> set[str]:
+    """Every order this conversation showed to be the customer's, not only the latest one."""
+    found = {
+        str(event["value"])
+        for event in tracker.applied_events()
+        if event.get("event") == "slot"
+        and event.get("name") == "verified_order"
+        and event.get("value")
+    }
+    current = tracker.get_slot("verified_order")
+    return found | {str(current)} if current else found
 
 
 def faq_answers(tracker: Tracker) -> tuple[str, ...]:

@@ -170,16 +170,18 @@ async def test_the_packet_carries_every_order_mentioned_and_the_faq_answers_give
     events = [
         {
             "event": "user",
-            "text": "订单2025110300012和2025110300030都有问题",
+            "text": "订单2025110300012和2025110300030都有问题 还有2025110300001",
             "parse_data": {
                 "intent": {"name": "complain", "confidence": 0.9},
                 "entities": [
                     {"entity": "order_id", "value": "2025110300012"},
                     {"entity": "order_id", "value": "2025110300030"},
+                    {"entity": "order_id", "value": "2025110300001"},
                 ],
             },
             "metadata": {"channel": "web", "signals": {"language": "zh", "escalation": None}},
         },
+        {"event": "slot", "name": "verified_order", "value": "2025110300012"},
         {"event": "action", "name": "action_answer_faq"},
         {"event": "bot", "text": "亲，默认发中通快递哦"},
         {"event": "action", "name": "action_listen"},
@@ -195,8 +197,10 @@ async def test_the_packet_carries_every_order_mentioned_and_the_faq_answers_give
     conversation = await ConversationStore(redis, keys, 60).get("conv-orders")
     packet = await TicketQueue(redis, keys, 60).packet(conversation.ticket_id)
     cards = {card["id"]: card for card in packet["orders"]}
-    assert set(cards) == {"2025110300012", "2025110300030"}
-    assert cards["2025110300030"]["verified_owner"] and not cards["2025110300012"]["verified_owner"]
+    assert set(cards) == {"2025110300012", "2025110300030", "2025110300001"}
+    assert not cards["2025110300001"]["verified_owner"]
+    # Both were proven the customer's in this conversation, the earlier one too.
+    assert cards["2025110300030"]["verified_owner"] and cards["2025110300012"]["verified_owner"]
     assert "****" in cards["2025110300012"]["phone"] and cards["2025110300012"]["address"].endswith(
         "****"
     )
