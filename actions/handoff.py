@@ -21,7 +21,16 @@ from handoff.signals import Escalation, load_rules
 from orders.models import Order, OrderError
 
 EXPLICIT_REQUEST_RULE = "explicit_request"
-RASA_INTERNAL_SLOTS = frozenset({"session_started_metadata", "requested_slot"})
+# Bookkeeping, not facts for the agent (the reasons, the order cards and the transcript say it).
+RASA_INTERNAL_SLOTS = frozenset(
+    {
+        "session_started_metadata",
+        "requested_slot",
+        "case_escalation",
+        "order_check",
+        "lookup_misses",
+    }
+)
 CASE_ESCALATION_SLOT = "case_escalation"
 MAX_ORDER_CARDS = 5
 log = logging.getLogger(__name__)
