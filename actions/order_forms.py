@@ -36,7 +36,8 @@ from orders.models import BEFORE_DISPATCH, Order, OrderError, OrderErrorKind, Or
 
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _FOUR_DIGITS = re.compile(r"(?<!\d)\d{4}(?!\d)")
-_WANTS_PHONE = re.compile(r"电话|手机|号码|联系方式|phone|mobile|number", re.IGNORECASE)
+# Not 号码 / "number" alone: "订单号码", "order number" name the order, not the phone.
+_WANTS_PHONE = re.compile(r"电话|手机|联系方式|phone|mobile", re.IGNORECASE)
 _WANTS_ADDRESS = re.compile(r"地址|收货地|寄到|送到|收件|address", re.IGNORECASE)
 _KIND_WORDS = (
     ("exchange", re.compile(r"换货|换一[件个双]|换[个大小码色颜]|调换|exchange|swap", re.I)),

@@ -570,3 +570,12 @@ async def test_a_new_phone_in_the_first_message_is_kept_through_the_check(store)
     digits = turn(order.receiver_phone[-4:], asked="phone_last4", slots=kept)
     _, slots = await validate(ValidateOrderChangeForm(), digits)
     assert slots["requested_slot"] == "confirmed"
+
+
+async def test_the_order_number_is_not_taken_for_a_phone_change(store):
+    order = await first(store, OrderStatus.PAID)
+    start = turn(
+        f"订单号码{order.id} 我想改一下", intent="order_change", slots=await verified(order)
+    )
+    _, slots = await validate(ValidateOrderChangeForm(), start)
+    assert slots["requested_slot"] == "change_field"  # asked, not guessed
