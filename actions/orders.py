@@ -351,6 +351,8 @@ def _too_late(dispatcher: CollectingDispatcher, order: Order, response: str) -> 
         dispatcher.utter_message(response="utter_order_already_cancelled", order_id=order.id)
     elif order.status in IN_TRANSIT:
         dispatcher.utter_message(response=response, order_id=order.id)
+    elif order.status in (OrderStatus.RETURN_REQUESTED, OrderStatus.REFUNDED):
+        status_reply(dispatcher, order)  # already on its way back: say where it stands
     else:
         dispatcher.utter_message(response=f"{response}_delivered", order_id=order.id)
 

@@ -579,3 +579,11 @@ async def test_the_order_number_is_not_taken_for_a_phone_change(store):
     )
     _, slots = await validate(ValidateOrderChangeForm(), start)
     assert slots["requested_slot"] == "change_field"  # asked, not guessed
+
+
+async def test_cancelling_a_refunded_order_says_where_it_stands(store):
+    order = await first(store, OrderStatus.REFUNDED)
+    responses, _ = await final(
+        ActionCancelOrder(), turn(slots=await verified(order, confirmed=True))
+    )
+    assert responses == ["utter_order_status_refunded"]
