@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -11,6 +12,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import settings as settings_module
 from faq.knowledge import Entry
 from faq.retriever import FaqRetriever
+
+# Where one question ends and the next starts in a customer's message.
+_CLAUSE_BREAK = re.compile(
+    r"[，,。.！!？?；;\s]+|还有|另外|顺便问下|再问下|and also", re.IGNORECASE
+)
+MIN_CLAUSE_CHARS = 2
+MAX_QUESTIONS = 3
 
 
 class ActionAnswerFaq(Action):
@@ -32,7 +40,13 @@ class ActionAnswerFaq(Action):
             if entry is not None:
                 dispatcher.utter_message(text=_answer(entry, language))
                 return []
-        result = await asyncio.to_thread(retriever.search, _question(tracker))
+        question = _question(tracker)
+        several = await asyncio.to_thread(entries_asked, retriever, question)
+        if several:
+            for entry in several:
+                dispatcher.utter_message(text=_answer(entry, language))
+            return []
+        result = await asyncio.to_thread(retriever.search, question)
         if result.outcome == "answer" and result.entry is not None:
             dispatcher.utter_message(text=_answer(result.entry, language))
         elif result.outcome == "clarify":
@@ -57,6 +71,20 @@ class ActionAnswerFaq(Action):
         else:
             self._retriever.reload_if_changed()
         return self._retriever
+
+
+def entries_asked(retriever: FaqRetriever, text: str) -> list[Entry]:
+    """The entries a message asks about when it asks several ("什么时候发货 包邮吗"): each
+    clause that the retriever answers with confidence, in order; [] for a single question."""
+    clauses = [c for c in _CLAUSE_BREAK.split(text) if len(c.strip()) >= MIN_CLAUSE_CHARS]
+    if len(clauses) < 2:
+        return []
+    found: list[Entry] = []
+    for clause in clauses[:MAX_QUESTIONS]:
+        result = retriever.search(clause)
+        if result.outcome == "answer" and result.entry is not None and result.entry not in found:
+            found.append(result.entry)
+    return found if len(found) >= 2 else []
 
 
 def _question(tracker: Tracker) -> str:

@@ -76,3 +76,16 @@ async def test_language_follows_each_message(make_tracker):
 async def test_digits_and_emoji_keep_the_customers_language(make_tracker, text):
     tracker = make_tracker(text, slots={"language": "en"}, metadata={"signals": {"language": "zh"}})
     assert await ActionDetectLanguage().run(CollectingDispatcher(), tracker, {}) == []
+
+
+async def test_several_questions_in_one_message_each_get_their_answer(make_tracker):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, make_tracker("什么时候发货 包邮吗"), {})
+    texts = [m["text"] for m in dispatcher.messages]
+    assert len(texts) == 2 and "48 小时" in texts[0] and "邮费" in texts[1]
+
+
+async def test_one_question_with_spaces_gets_one_answer(make_tracker):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, make_tracker("亲 请问 什么时候发货呀"), {})
+    assert len(dispatcher.messages) == 1 and "48 小时" in dispatcher.messages[0]["text"]
