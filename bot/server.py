@@ -7,7 +7,9 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -36,6 +38,8 @@ from handoff.sentiment import EmotionModel
 from handoff.signals import load_rules
 from handoff.store import ConversationStore
 from handoff.supervision import Supervision
+from orders.client import OrderBackend
+from orders.demo_store import DemoOrderStore
 from orders.factory import open_backend
 from orders.http_backend import HttpOrderBackend
 from orders.models import OrderError
@@ -104,6 +108,7 @@ def _services_ctx(settings: Settings) -> Any:
             secure_cookies=settings.kefu_url.startswith("https://"),
             canned=functools.partial(standard_answers, settings.faq_dir),
             supervision=Supervision(redis, keys, queue, ttl),
+            promises=promised_follow_ups(services.orders),
         )
         yield
         await hub.close_all()
@@ -113,6 +118,25 @@ def _services_ctx(settings: Settings) -> Any:
         await redis.aclose()
 
     return services_ctx
+
+
+def promised_follow_ups(
+    orders: OrderBackend,
+) -> Callable[[], Awaitable[list[dict[str, Any]]]] | None:
+    """The demo store keeps the promised follow-ups; a shop's own system keeps its own."""
+    if not isinstance(orders, DemoOrderStore):
+        return None
+    store = orders
+
+    async def open_follow_ups() -> list[dict[str, Any]]:
+        now = datetime.now().isoformat(sep=" ", timespec="seconds")
+        return [
+            {**asdict(task), "late": task.due_at < now}
+            for task in await store.follow_ups()
+            if not task.done
+        ]
+
+    return open_follow_ups
 
 
 def _console_hooks(services: Services) -> ConsoleHooks:

@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -47,6 +48,9 @@ class ConsoleServices:
     secure_cookies: bool
     canned: Callable[[str], list[dict[str, str]]]  # blocking: run in a thread
     supervision: Supervision
+    # The follow-ups promised to customers (a delayed parcel checked again within 2 hours), open
+    # ones, due first; None where the shop's own order system keeps them.
+    promises: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
 
 
 CONSOLE = web.AppKey("console", ConsoleServices)
@@ -318,6 +322,16 @@ async def supervisor_report(request: web.Request) -> web.Response:
         raise json_error(400, "bad_hours", "hours 应为数字 / 'hours' must be a number") from None
     since = time.time() - hours * 3600
     return web.json_response(await _services(request).supervision.duty_report(since))
+
+
+@routes.get("/api/agent/follow-ups")
+async def follow_ups(request: web.Request) -> web.Response:
+    """What the bot promised customers and a person must do, for whoever is on shift."""
+    await _api_session(request)
+    promises = _services(request).promises
+    if promises is None:
+        return web.json_response({"available": False, "follow_ups": []})
+    return web.json_response({"available": True, "follow_ups": await promises()})
 
 
 @routes.get("/api/agent/handover")

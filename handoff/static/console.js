@@ -205,6 +205,14 @@
     const handover = await api("/api/agent/handover");
     $("handover").replaceChildren(...handover.notes.slice().reverse()
       .map((n) => el("li", "", `${n.agent} ${new Date(n.ts * 1000).toLocaleString()}：${n.text}`)));
+    const promised = await api("/api/agent/follow-ups");
+    $("follow-ups").replaceChildren(...(promised.available
+      ? promised.follow_ups.map((f) => el("li", f.late ? "late" : "",
+        `${f.order_id} · 催件跟进 urge · 截止 due ${f.due_at}${f.late ? " 已超时 late" : ""}`))
+      : [el("li", "", "由店铺订单系统管理 · kept in the shop's order system")]));
+    if (promised.available && !promised.follow_ups.length) {
+      $("follow-ups").appendChild(el("li", "", "暂无 · none open"));
+    }
     if (me.role !== "supervisor") return;
     $("supervisor").hidden = false;
     const found = await api("/api/agent/supervisor/complaints");

@@ -308,3 +308,10 @@ async def test_a_transfer_to_a_full_agent_is_refused(console):
     )
     assert refused.status == 409 and (await refused.json())["error"] == "at_capacity"
     assert (await console.queue.get(mine)).agent == "alice"
+
+
+async def test_promised_follow_ups_are_listed_for_the_shift(console):
+    assert (await console.get("/api/agent/follow-ups")).status == 401
+    await log_in(console)
+    listed = await (await console.get("/api/agent/follow-ups")).json()
+    assert listed == {"available": False, "follow_ups": []}, "none wired: the shop keeps them"
