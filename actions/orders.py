@@ -152,6 +152,9 @@ class ActionOrderStatus(OrderAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order
     ) -> list[dict[str, Any]]:
         if _asked_about_logistics(tracker) and order.tracking:
+            if order.status is OrderStatus.DELAYED:
+                # SERVICE-NORMS: a late parcel gets the apology first, then the facts and a plan.
+                dispatcher.utter_message(response="utter_order_delay_apology")
             dispatcher.utter_message(
                 response="utter_order_logistics",
                 order_id=order.id,
@@ -159,8 +162,6 @@ class ActionOrderStatus(OrderAction):
                 tracking_no=order.tracking_no,
                 timeline=timeline(order),
             )
-            if order.status is OrderStatus.DELAYED:
-                dispatcher.utter_message(response="utter_order_delay_apology")
         else:
             status_reply(dispatcher, order)
         if order.status is OrderStatus.DELAYED:

@@ -264,8 +264,8 @@ async def test_a_delayed_parcel_gets_an_apology_then_a_plan_recorded_as_a_task(s
     await ActionOrderStatus().run(dispatcher, tracker, {})
     responses = [m["response"] for m in dispatcher.messages]
     assert responses == [
-        "utter_order_logistics",
         "utter_order_delay_apology",
+        "utter_order_logistics",
         "utter_order_delay_plan",
     ]
     follow_ups = await store.follow_ups()
