@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from redis.asyncio import Redis
@@ -10,6 +11,7 @@ from bot import settings as settings_module
 from bot.settings import Settings
 from faq.knowledge import load_policy
 from handoff.keys import Keys
+from handoff.signals import Rule, load_rules
 from orders.client import OrderBackend
 from orders.factory import open_backend
 from orders.http_backend import HttpOrderBackend
@@ -25,6 +27,7 @@ class Backends:
         self._orders: OrderBackend | None = None
         self._redis: Redis | None = None
         self._return_window_days: int | None = None
+        self._rules: tuple[Rule, ...] | None = None
 
     @property
     def settings(self) -> Settings:
@@ -36,20 +39,27 @@ class Backends:
     def keys(self) -> Keys:
         return Keys(self.settings.redis_prefix)
 
-    @property
-    def return_window_days(self) -> int:
-        """The shop's no-reason return window, from the one place shop policy lives."""
+    async def return_window_days(self) -> int:
+        """The shop's no-reason return window, from the one place shop policy lives (read once,
+        off the event loop)."""
         if self._return_window_days is None:
-            policy = load_policy(self.settings.faq_dir)
+            policy = await asyncio.to_thread(load_policy, self.settings.faq_dir)
             self._return_window_days = int(policy.get(RETURN_WINDOW_POLICY, "7"))
         return self._return_window_days
+
+    async def rules(self) -> tuple[Rule, ...]:
+        """The shop's escalation rules (handoff/rules.yml), read once, off the event loop; like
+        the kefu server, the action server reads an edited file when it restarts."""
+        if self._rules is None:
+            self._rules = await asyncio.to_thread(load_rules)
+        return self._rules
 
     async def orders(self) -> OrderBackend:
         """The configured order backend (the demo store is seeded on first use); raises
         OrderError."""
         if self._orders is None:
             # The assistant tells customers the window from policy.yml: the store enforces the same.
-            settings = replace(self.settings, return_window_days=self.return_window_days)
+            settings = replace(self.settings, return_window_days=await self.return_window_days())
             self._orders = open_backend(settings)
         return self._orders
 

@@ -3,16 +3,16 @@ buttons, and giving up offers a person (or hands over, when the shop's case rule
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import CASE_ESCALATION_SLOT, escalation_record
-from handoff.signals import CaseFacts, case_escalation, load_rules
+from actions.backends import Backends
+from actions.handoff import hand_to_person
+from handoff.signals import CaseFacts, case_escalation
 
 CLARIFY_TOPICS = 3
 MIN_TOPIC_CONFIDENCE = 0.05
@@ -57,23 +57,23 @@ class ActionAskAffirmation(Action):
 class ActionDefaultFallback(Action):
     """Giving up: offer a person; when the shop's ``fallbacks_in_a_row`` rule fires, hand over."""
 
+    def __init__(self) -> None:
+        self._backends = Backends()
+
     def name(self) -> str:
         return "action_default_fallback"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        rules = await asyncio.to_thread(load_rules)
+        rules = await self._backends.rules()
         escalation = case_escalation(rules, CaseFacts(fallbacks_in_a_row=_failures(tracker)))
         if escalation is None:
             dispatcher.utter_message(response="utter_default")
             # As Rasa's own fallback: forget the message it could not place, then listen.
             return [UserUtteranceReverted()]
         dispatcher.utter_message(response="utter_default_handoff")
-        return [
-            SlotSet(CASE_ESCALATION_SLOT, escalation_record(escalation)),
-            FollowupAction("action_handoff"),
-        ]
+        return hand_to_person(escalation)
 
 
 def _failures(tracker: Tracker) -> int:

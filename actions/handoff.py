@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from dataclasses import asdict
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
 from actions.backends import Backends
 from actions.language import EXTERNAL_PREFIXES
+from actions.metadata import router_metadata
 from actions.order_flow import OrderDesk
 from handoff.masking import mask_address, mask_name, mask_phone
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
-from handoff.signals import Escalation, load_rules
+from handoff.signals import Escalation
 from orders.models import Order, OrderError
 
 EXPLICIT_REQUEST_RULE = "explicit_request"
@@ -40,7 +41,6 @@ class ActionHandoff(Action):
     def __init__(self) -> None:
         self._backends = Backends()
         self._desk = OrderDesk(self._backends)
-        self._explicit: Escalation | None = None
 
     def name(self) -> str:
         return "action_handoff"
@@ -53,7 +53,7 @@ class ActionHandoff(Action):
             or _router_escalation(tracker)
             or await self._explicit_request()
         )
-        metadata = _latest_customer_metadata(tracker)
+        metadata = router_metadata(tracker)
         packet = build_packet(
             tracker.sender_id,
             metadata.get("channel", ""),
@@ -107,11 +107,8 @@ class ActionHandoff(Action):
 
     async def _explicit_request(self) -> Escalation:
         """The shop's rule for a customer who asks for a human in words the router did not match."""
-        if self._explicit is None:
-            rules = await asyncio.to_thread(load_rules)
-            rule = next(r for r in rules if r.id == EXPLICIT_REQUEST_RULE)
-            self._explicit = Escalation(rule.id, rule.priority, rule.team, rule.reason, "")
-        return self._explicit
+        rule = next(r for r in await self._backends.rules() if r.id == EXPLICIT_REQUEST_RULE)
+        return Escalation(rule.id, rule.priority, rule.team, rule.reason, "")
 
     def _ticket_queue(self) -> TicketQueue:
         backends = self._backends
@@ -187,16 +184,6 @@ def transcript(tracker: Tracker) -> list[Turn]:
     return turns
 
 
-def _latest_customer_metadata(tracker: Tracker) -> dict[str, Any]:
-    """The kefu router's metadata on the latest customer message (an external intent's event
-    carries only Rasa's own model metadata, so it is skipped)."""
-    for event in reversed(tracker.events):
-        metadata = event.get("metadata") or {}
-        if event.get("event") == "user" and "signals" in metadata:
-            return dict(metadata)
-    return {}
-
-
 def order_card(order: Order, *, verified: bool) -> dict[str, Any]:
     """What the agent needs of an order, personal data masked."""
     return {
@@ -220,36 +207,21 @@ def order_card(order: Order, *, verified: bool) -> dict[str, Any]:
     }
 
 
-def escalation_record(escalation: Escalation) -> dict[str, Any]:
-    """An escalation as the ``case_escalation`` slot keeps it, for the handoff that follows."""
-    return {
-        "rule_id": escalation.rule_id,
-        "priority": escalation.priority,
-        "team": escalation.team,
-        "reason": escalation.reason,
-        "matched": escalation.matched,
-    }
+def hand_to_person(escalation: Escalation) -> list[dict[str, Any]]:
+    """What an action returns to give the conversation to a person for the rule's reason: the
+    rule goes in the ``case_escalation`` slot, read by the handoff that follows."""
+    return [SlotSet(CASE_ESCALATION_SLOT, asdict(escalation)), FollowupAction("action_handoff")]
 
 
 def _case_escalation(tracker: Tracker) -> Escalation | None:
-    """A case rule an order flow matched (VIP, order value, refund outside policy)."""
-    found = tracker.get_slot(CASE_ESCALATION_SLOT)
-    if not isinstance(found, dict):
-        return None
-    return Escalation(
-        str(found["rule_id"]),
-        int(found["priority"]),
-        str(found["team"]),
-        str(found["reason"]),
-        str(found.get("matched", "")),
-    )
+    """A case rule an action matched (VIP, order value, refund outside policy, fallbacks)."""
+    return _escalation(tracker.get_slot(CASE_ESCALATION_SLOT))
 
 
 def _router_escalation(tracker: Tracker) -> Escalation | None:
     """The rule the router matched on the customer's latest message, if any."""
-    found = (_latest_customer_metadata(tracker).get("signals") or {}).get("escalation")
-    if not found:
-        return None
-    return Escalation(
-        found["rule_id"], int(found["priority"]), found["team"], found["reason"], found["matched"]
-    )
+    return _escalation((router_metadata(tracker).get("signals") or {}).get("escalation"))
+
+
+def _escalation(record: Any) -> Escalation | None:
+    return Escalation(**record) if isinstance(record, dict) else None

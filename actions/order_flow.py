@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
@@ -55,20 +56,6 @@ if failures == 1 or failures == tonumber(ARGV[2]) then
 end
 return failures
 """
-
-
-def channel_customer(tracker: Tracker) -> str:
-    """The customer the channel vouched for (a signed shop login), or "" when anonymous.
-
-    Taken from the kefu router's metadata on the customer's own messages only: an external
-    intent or a typed ``/intent{...}`` payload cannot claim an identity."""
-    for event in reversed(tracker.events):
-        if event.get("event") != "user":
-            continue
-        metadata = event.get("metadata") or {}
-        if "signals" in metadata:
-            return str(metadata.get("customer_id") or "")
-    return ""
 
 
 def asks_for_latest(text: str) -> bool:
@@ -124,40 +111,42 @@ class OrderDesk:
         return (await self.call(self._fetch_orders_of(customer_id)))[:limit]
 
     async def failures(self, conversation_id: str, order_id: str) -> int:
-        """Wrong digits so far; raises OrderError(UNAVAILABLE) when the count cannot be read,
-        since verifying without counting would allow unlimited guesses."""
-        try:
-            value = await self._backends.redis().get(
-                self._backends.keys.verify_failures(conversation_id, order_id)
-            )
-        except RedisError as error:
-            raise OrderError(OrderErrorKind.UNAVAILABLE, "verification_store") from error
+        """Wrong digits so far; UNAVAILABLE when the count cannot be read, since verifying
+        without counting would allow unlimited guesses."""
+        with _verification_store():
+            value = await self._backends.redis().get(self._failures_key(conversation_id, order_id))
         return int(value or 0)
 
     async def record_failure(self, conversation_id: str, order_id: str) -> int:
-        try:
+        with _verification_store():
             return int(
                 await self._backends.redis().eval(
                     _RECORD_FAILURE,
                     1,
-                    self._backends.keys.verify_failures(conversation_id, order_id),
+                    self._failures_key(conversation_id, order_id),
                     str(VERIFY_LOCK_SECONDS),
                     str(VERIFY_ATTEMPTS),
                 )
             )
-        except RedisError as error:
-            raise OrderError(OrderErrorKind.UNAVAILABLE, "verification_store") from error
 
     async def clear_failures(self, conversation_id: str, order_id: str) -> None:
-        try:
-            await self._backends.redis().delete(
-                self._backends.keys.verify_failures(conversation_id, order_id)
-            )
-        except RedisError as error:
-            raise OrderError(OrderErrorKind.UNAVAILABLE, "verification_store") from error
+        with _verification_store():
+            await self._backends.redis().delete(self._failures_key(conversation_id, order_id))
+
+    def _failures_key(self, conversation_id: str, order_id: str) -> str:
+        return self._backends.keys.verify_failures(conversation_id, order_id)
 
     async def _fetch_order(self, order_id: str) -> Order:
         return await (await self.backend()).get_order(order_id)
 
     async def _fetch_orders_of(self, customer_id: str) -> list[Order]:
         return await (await self.backend()).orders_of(customer_id)
+
+
+@contextmanager
+def _verification_store() -> Iterator[None]:
+    """Redis trouble while checking ownership is the order desk being unavailable."""
+    try:
+        yield
+    except RedisError as error:
+        raise OrderError(OrderErrorKind.UNAVAILABLE, "verification_store") from error

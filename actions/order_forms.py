@@ -21,6 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backends import Backends
+from actions.metadata import channel_customer
 from actions.order_flow import (
     CHECK_LOCKED,
     CHECK_NOT_FOUND,
@@ -29,7 +30,6 @@ from actions.order_flow import (
     VERIFY_ATTEMPTS,
     OrderDesk,
     asks_for_latest,
-    channel_customer,
     latest_text,
 )
 from orders.models import BEFORE_DISPATCH, Order, OrderError, OrderErrorKind, OrderStatus
@@ -79,6 +79,11 @@ class Step:
     updates: dict[str, Any] = field(default_factory=dict)
     next_slot: str | None = None
 
+    def stop(self, check: str) -> None:
+        """End the form now for a reason the customer was just told (``order_check``)."""
+        self.updates["order_check"] = check
+        self.next_slot = None
+
     def events(self) -> list[dict[str, Any]]:
         events = [SlotSet(name, value) for name, value in self.updates.items()]
         return [*events, SlotSet("requested_slot", self.next_slot)]
@@ -119,13 +124,12 @@ class OrderFormValidation(Action, ABC):
             order = await self._which_order(dispatcher, tracker, step)
             if order is not None and await self._is_owner(dispatcher, tracker, order, step):
                 step.updates["order_id"] = order.id
-                step.next_slot = self.own_steps(dispatcher, tracker, order, step)
+                step.next_slot = await self.own_steps(dispatcher, tracker, order, step)
         except OrderError as error:
             if error.kind is not OrderErrorKind.UNAVAILABLE:
                 raise
             dispatcher.utter_message(response="utter_order_backend_down")
-            step.updates["order_check"] = CHECK_UNAVAILABLE
-            step.next_slot = None
+            step.stop(CHECK_UNAVAILABLE)
         return step.events()
 
     def said_in_passing(self, tracker: Tracker) -> dict[str, Any]:
@@ -134,7 +138,7 @@ class OrderFormValidation(Action, ABC):
         return {}
 
     @abstractmethod
-    def own_steps(
+    async def own_steps(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order, step: Step
     ) -> str | None:
         """The form's own slots once the order is known to be the customer's; the next one to
@@ -160,8 +164,7 @@ class OrderFormValidation(Action, ABC):
         step.updates.update(order_id=None, lookup_misses=misses)
         if misses >= LOOKUP_MISSES_BEFORE_HUMAN:
             dispatcher.utter_message(response="utter_order_not_found_twice", order_id=order_id)
-            step.updates["order_check"] = CHECK_NOT_FOUND
-            step.next_slot = None
+            step.stop(CHECK_NOT_FOUND)
         else:
             dispatcher.utter_message(response="utter_order_not_found", order_id=order_id)
             step.next_slot = "order_id"
@@ -182,8 +185,7 @@ class OrderFormValidation(Action, ABC):
             step.updates["phone_last4"] = None
         if await self._desk.failures(conversation, order.id) >= VERIFY_ATTEMPTS:
             dispatcher.utter_message(response="utter_order_verify_locked", order_id=order.id)
-            step.updates["order_check"] = CHECK_LOCKED
-            step.next_slot = None
+            step.stop(CHECK_LOCKED)
             return False
         if digits is None:
             step.next_slot = "phone_last4"
@@ -195,8 +197,7 @@ class OrderFormValidation(Action, ABC):
         failures = await self._desk.record_failure(conversation, order.id)
         if failures >= VERIFY_ATTEMPTS:
             dispatcher.utter_message(response="utter_order_verify_locked", order_id=order.id)
-            step.updates["order_check"] = CHECK_LOCKED
-            step.next_slot = None
+            step.stop(CHECK_LOCKED)
         else:
             dispatcher.utter_message(
                 response="utter_phone_last4_wrong", remaining=VERIFY_ATTEMPTS - failures
@@ -210,7 +211,7 @@ class ValidateOrderIdForm(OrderFormValidation):
 
     form_name = "order_id_form"
 
-    def own_steps(
+    async def own_steps(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order, step: Step
     ) -> str | None:
         return None
@@ -220,7 +221,7 @@ class ValidateOrderCancelForm(OrderFormValidation):
     form_name = "order_cancel_form"
     own_slots = ("confirmed",)
 
-    def own_steps(
+    async def own_steps(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order, step: Step
     ) -> str | None:
         if order.status not in BEFORE_DISPATCH:
@@ -245,7 +246,7 @@ class ValidateOrderChangeForm(OrderFormValidation):
             said["new_phone"] = mobile.group()
         return said
 
-    def own_steps(
+    async def own_steps(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order, step: Step
     ) -> str | None:
         if order.status not in BEFORE_DISPATCH:
@@ -278,11 +279,11 @@ class ValidateReturnForm(OrderFormValidation):
                 said[slot] = found
         return said
 
-    def own_steps(
+    async def own_steps(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order, step: Step
     ) -> str | None:
         if order.status is not OrderStatus.DELIVERED or not within_return_window(
-            order, self._backends.return_window_days
+            order, await self._backends.return_window_days()
         ):
             return None  # in progress, refunded, not delivered or too late: the action explains
         kind = tracker.get_slot("return_kind")

@@ -10,7 +10,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backends import Backends
-from actions.order_flow import OrderDesk, channel_customer, return_kind_name
+from actions.metadata import channel_customer
+from actions.order_flow import OrderDesk, return_kind_name
 from bot.texts import Texts
 from handoff.masking import mask_address, mask_phone
 from orders.models import OrderError

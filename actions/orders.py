@@ -4,7 +4,6 @@ domain's responses; the backend's answer decides which one."""
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Any
@@ -14,12 +13,12 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backends import Backends
-from actions.handoff import CASE_ESCALATION_SLOT, escalation_record
+from actions.handoff import hand_to_person
 from actions.order_flow import OrderDesk, end_of_flow, request_id, return_kind_name
 from actions.order_forms import NEW_VALUE_SLOT, within_return_window
 from bot.texts import Texts
 from handoff.masking import mask_address, mask_phone
-from handoff.signals import CaseFacts, Escalation, case_escalation, load_rules
+from handoff.signals import CaseFacts, Escalation, case_escalation
 from orders.client import (
     ALREADY_CANCELLED,
     ALREADY_REFUNDED,
@@ -84,9 +83,8 @@ class OrderAction(Action, ABC):
             customer_vip = buyer.vip
         except OrderError:
             pass  # the rules still see the order's value
-        rules = await asyncio.to_thread(load_rules)
         return case_escalation(
-            rules,
+            await self._backends.rules(),
             CaseFacts(
                 vip=customer_vip,
                 order_total_cents=order.total_cents,
@@ -94,6 +92,17 @@ class OrderAction(Action, ABC):
                 **facts,
             ),
         )
+
+    async def specialist_takes_over(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order
+    ) -> list[dict[str, Any]]:
+        """Before changing the order: a case rule (VIP, high value, several problems) gives it
+        to a person with the order attached; [] when the bot goes ahead."""
+        escalation = await self.escalate_case(tracker, order)
+        if escalation is None:
+            return []
+        dispatcher.utter_message(response="utter_order_to_specialist", order_id=order.id)
+        return hand_to_person(escalation)
 
     # The problem this flow is about, counted with the conversation's others.
     problem = ""
@@ -134,14 +143,6 @@ def status_reply(dispatcher: CollectingDispatcher, order: Order) -> None:
         courier=order.courier,
         tracking_no=order.tracking_no,
     )
-
-
-def hand_to_person(escalation: Escalation) -> list[dict[str, Any]]:
-    """Give the conversation to a person for the rule's reason (the order is in the packet)."""
-    return [
-        SlotSet(CASE_ESCALATION_SLOT, escalation_record(escalation)),
-        FollowupAction("action_handoff"),
-    ]
 
 
 class ActionOrderStatus(OrderAction):
@@ -202,9 +203,8 @@ class ActionCancelOrder(OrderAction):
         if tracker.get_slot("confirmed") is not True:
             dispatcher.utter_message(response="utter_order_cancel_kept", order_id=order.id)
             return []
-        if escalation := await self.escalate_case(tracker, order):
-            dispatcher.utter_message(response="utter_order_to_specialist", order_id=order.id)
-            return hand_to_person(escalation)
+        if handed := await self.specialist_takes_over(dispatcher, tracker, order):
+            return handed
         backend = await self._desk.backend()
         try:
             cancelled = await self._desk.call(
@@ -285,14 +285,13 @@ class ActionRequestReturn(OrderAction):
         if order.status is not OrderStatus.DELIVERED:
             _not_delivered_yet(dispatcher, order)
             return []
-        if not within_return_window(order, self._backends.return_window_days):
+        if not within_return_window(order, await self._backends.return_window_days()):
             return await self._outside_window(dispatcher, tracker, order)
         if tracker.get_slot("confirmed") is not True:
             dispatcher.utter_message(response="utter_return_kept", order_id=order.id)
             return []
-        if escalation := await self.escalate_case(tracker, order):
-            dispatcher.utter_message(response="utter_order_to_specialist", order_id=order.id)
-            return hand_to_person(escalation)
+        if handed := await self.specialist_takes_over(dispatcher, tracker, order):
+            return handed
         backend = await self._desk.backend()
         try:
             registered = await self._desk.call(

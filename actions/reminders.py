@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
 from actions.backends import Backends
-from actions.order_flow import channel_customer
+from actions.metadata import channel_customer
 
 # The wish is kept a year; asked again after that, it is simply kept again.
 OPT_OUT_SECONDS = 365 * 24 * 3600

@@ -14,7 +14,7 @@ from bot.availability import ServiceHours, callback_promise
 from bot.rasa_client import BotReply, RasaClient, RasaUnavailable
 from bot.texts import Texts
 from handoff.agents import AgentDirectory
-from handoff.models import ChatMessage, Owner, Role
+from handoff.models import ChatMessage, Conversation, Owner, Role
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
 from handoff.sentiment import EmotionModel
@@ -99,7 +99,7 @@ class Router:
         # Earlier messages still waiting for Rasa go first: this one queues behind them.
         if not await self._store.has_held(conversation_id):
             try:
-                return await self._to_bot(conversation_id, held, signals)
+                return await self._to_bot(conversation, held, signals)
             except RasaUnavailable as error:
                 log.warning("Rasa unavailable, holding message of %s: %s", conversation_id, error)
         await self._store.hold(conversation_id, held.to_json())
@@ -114,7 +114,7 @@ class Router:
                 held = HeldMessage.from_json(payload)
                 conversation = await self._store.get(conversation_id)
                 if conversation.owner is Owner.BOT:
-                    await self._to_bot(conversation_id, held, Signals.from_metadata(held.signals))
+                    await self._to_bot(conversation, held, Signals.from_metadata(held.signals))
                 await self._store.release_oldest(conversation_id)
                 delivered += 1
         return delivered
@@ -148,14 +148,15 @@ class Router:
         return signals
 
     async def _to_bot(
-        self, conversation_id: str, held: HeldMessage, signals: Signals
+        self, conversation: Conversation, held: HeldMessage, signals: Signals
     ) -> list[ChatMessage]:
+        conversation_id = conversation.conversation_id
         metadata = {
             "channel": held.channel,
             "signals": signals.to_metadata(),
             "sent_at": held.ts,
             # Only a channel-verified identity travels here: the order actions trust it.
-            "customer_id": await self._store.customer_of(conversation_id),
+            "customer_id": conversation.customer_id,
         }
         if held.payload:
             metadata["button_title"] = held.text  # the agent's packet shows what was chosen

@@ -91,6 +91,7 @@ async def new_session(request: web.Request) -> web.Response:
     services = _services(request)
     body = await read_json_object(request) if request.can_read_body else {}
     customer_id = str(body.get("customer_id") or "")
+    conversation_id = "web-" + secrets.token_urlsafe(12)
     if customer_id:
         signature = str(body.get("customer_sig") or "")
         expected = customer_signature(services.settings.secret, customer_id)
@@ -98,8 +99,6 @@ async def new_session(request: web.Request) -> web.Response:
             raise json_error(
                 403, "bad_customer", "登录信息无效，请重新登录 / Invalid customer login"
             )
-    conversation_id = "web-" + secrets.token_urlsafe(12)
-    if customer_id:
         await services.store.identify(conversation_id, customer_id)
     token = conversation_token(services.settings.secret, conversation_id)
     return web.json_response(

@@ -85,6 +85,7 @@ class Conversation:
     owner: Owner = Owner.BOT
     channel: str = ""
     ticket_id: str = ""
+    customer_id: str = ""  # the shop customer the channel vouched for; "" when anonymous
 
 
 @dataclass(frozen=True)

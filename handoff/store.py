@@ -38,6 +38,7 @@ class ConversationStore:
             owner=Owner(record.get("owner", Owner.BOT.value)),
             channel=record.get("channel", ""),
             ticket_id=record.get("ticket_id", ""),
+            customer_id=record.get("customer_id", ""),
         )
 
     async def touch(self, conversation_id: str, channel: str) -> None:
@@ -59,11 +60,6 @@ class ConversationStore:
             pipe.expire(key, self._ttl)
             pipe.set(self._keys.customer_conversation(customer_id), conversation_id, ex=self._ttl)
             await pipe.execute()
-
-    async def customer_of(self, conversation_id: str) -> str:
-        """The customer the channel identified, or "" for an anonymous conversation."""
-        value = await self._redis.hget(self._keys.conversation(conversation_id), "customer_id")
-        return str(value or "")
 
     async def conversation_of(self, customer_id: str) -> str:
         """The identified customer's latest conversation, or ""."""
