@@ -25,6 +25,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,8 +128,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def time_parse(model: Path, texts: list[str]) -> tuple[float, list[float]]:
-    """(seconds to the first answer, per-message /model/parse latencies in ms)."""
+@contextmanager
+def parse_server(model: Path) -> Iterator[tuple[str, float]]:
+    """``rasa run --enable-api`` with the model on a free port (no endpoints: in-memory
+    tracker, no action server, no Redis): yields (base URL, seconds until it answered)."""
     port = free_port()
     scratch = Path(tempfile.mkdtemp(prefix="kefu-nlu-bench-"))
     # Empty endpoints and credentials: in-memory tracker, no action server, no Redis.
@@ -140,8 +144,9 @@ def time_parse(model: Path, texts: list[str]) -> tuple[float, list[float]]:
         "--credentials", str(scratch / "credentials.yml"),
     ]  # fmt: skip
     started = time.monotonic()
+    # cwd: the project, so that the pipeline's own components (rasa_ext) are importable.
     server = subprocess.Popen(
-        command, cwd=scratch, env=rasa_env(), stdout=log, stderr=subprocess.STDOUT,
+        command, cwd=ROOT, env=rasa_env(), stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -156,15 +161,7 @@ def time_parse(model: Path, texts: list[str]) -> tuple[float, list[float]]:
                 break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.5)
-        ready = time.monotonic() - started
-        for text in texts[:10]:  # warm-up
-            http_json(f"{url}/model/parse", {"text": text})
-        latencies = []
-        for text in texts:
-            t0 = time.perf_counter()
-            http_json(f"{url}/model/parse", {"text": text})
-            latencies.append((time.perf_counter() - t0) * 1000)
-        return ready, latencies
+        yield url, time.monotonic() - started
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -174,6 +171,19 @@ def time_parse(model: Path, texts: list[str]) -> tuple[float, list[float]]:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
         log.close()
+
+
+def time_parse(model: Path, texts: list[str]) -> tuple[float, list[float]]:
+    """(seconds to the first answer, per-message /model/parse latencies in ms)."""
+    with parse_server(model) as (url, ready):
+        for text in texts[:10]:  # warm-up
+            http_json(f"{url}/model/parse", {"text": text})
+        latencies = []
+        for text in texts:
+            t0 = time.perf_counter()
+            http_json(f"{url}/model/parse", {"text": text})
+            latencies.append((time.perf_counter() - t0) * 1000)
+        return ready, latencies
 
 
 def print_scores(scores: Scores, out: Path, show_errors: int) -> None:

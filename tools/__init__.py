@@ -1,0 +1,1 @@
+"""Offline tools (evaluations on real data); never imported by the servers."""

@@ -1,0 +1,199 @@
+"""python -m tools.real (make bench-real): the assistant on real shop chat.
+
+Every labelled customer turn of ``tools/real/labels.jsonl`` (texts joined from
+``../shared/data/jddc/sessions.jsonl``) goes, one by one, through what kefu does with it:
+
+* the trained Rasa model (``POST /model/parse`` of a local ``rasa run``): intent accuracy and
+  macro-F1 on the in-scope turns (all, and those readable without their context), and how
+  many out-of-scope turns end honestly (fallback, the out-of-scope answer, a hand-over, or a
+  FAQ question that finds no entry);
+* the FAQ retriever, as the FAQ action calls it: on the FAQ-labelled turns, answered right /
+  answered wrong / clarified with the right entry / no match; questions no entry answers
+  must get no answer;
+* the router's escalation rules with the session's earlier customer turns as history, plus
+  the intents whose rules hand over (request_human, complain): precision, recall, F1;
+* the anger model on the calm turns: how many reach the ``angry`` rule's threshold.
+
+Each on the masked texts and with the masks replaced by realistic values, for the dev split
+(tune on it) and the test split (report it). Skips with a message when the corpus is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from actions.faq import entries_asked
+from bot.nlu_bench import http_json, parse_server
+from faq.retriever import FaqRetriever
+from handoff.sentiment import EmotionModel
+from handoff.signals import TurnSignals, compute_signals, load_rules
+from tools.real import scoring
+from tools.real.dataset import CORPUS, LABELS, ROOT, VARIANTS, CorpusMissing, Turn, load
+from tools.real.dataset import variant_text as text_of
+
+ANGRY_RULE = "angry"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.real", description=__doc__)
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "kefu.tar.gz")
+    parser.add_argument("--labels", type=Path, default=LABELS)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--kb", type=Path, default=ROOT / "faq" / "kb")
+    parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
+    parser.add_argument("--variant", choices=(*VARIANTS, "both"), default="both")
+    parser.add_argument(
+        "--errors", type=int, default=0, help="print up to N wrong dev turns per measure"
+    )
+    parser.add_argument("--json", type=Path, help="also write every number to this file")
+    args = parser.parse_args(argv)
+    try:
+        turns = load(args.labels, args.corpus)
+    except CorpusMissing as missing:
+        print(missing)
+        return 0
+    if not args.model.exists():
+        raise SystemExit(f"no trained model at {args.model}: run `make setup` first")
+    splits = ("dev", "test") if args.split == "both" else (args.split,)
+    variants = VARIANTS if args.variant == "both" else (args.variant,)
+    turns = [t for t in turns if t.split in splits]
+
+    retriever = FaqRetriever(args.kb, ROOT / "var" / "faq-cache").load()
+    known_ids = {entry.id for entry in retriever.knowledge.entries}
+    rules = load_rules()
+    threshold = next(r.threshold for r in rules if r.id == ANGRY_RULE)
+    emotion = EmotionModel.load()
+
+    texts = {
+        (variant, t.session, t.turn): text_of(t.text, variant, f"{t.session}:{t.turn}")
+        for variant in variants
+        for t in turns
+    }
+    parsed = parse_all(args.model, set(texts.values()))
+    report: dict[str, Any] = {}
+    for variant in variants:
+        outcomes = [
+            outcome(t, variant, texts, parsed, retriever, rules, emotion) for t in turns
+        ]
+        for split in splits:
+            chosen = [o for o in outcomes if o.turn.split == split]
+            numbers = {
+                "intent": scoring.intent_scores(chosen),
+                "out_of_scope": scoring.out_of_scope_score(chosen),
+                "faq": scoring.faq_scores(chosen, known_ids),
+                "escalation": scoring.escalation_scores(chosen),
+                "anger": scoring.anger_false_alarms(chosen, threshold),
+            }
+            report[f"{split}/{variant}"] = numbers
+            print_numbers(f"{split}, {variant}", numbers)
+            if split == "dev" and args.errors:
+                print_errors(chosen, args.errors)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+def parse_all(model: Path, texts: Iterable[str]) -> dict[str, dict[str, Any]]:
+    with parse_server(model) as (url, _):
+        return {text: http_json(f"{url}/model/parse", {"text": text}) for text in sorted(texts)}
+
+
+def outcome(
+    turn: Turn,
+    variant: str,
+    texts: dict[tuple[str, str, int], str],
+    parsed: dict[str, dict[str, Any]],
+    retriever: FaqRetriever,
+    rules: Any,
+    emotion: EmotionModel,
+) -> scoring.Outcome:
+    text = texts[(variant, turn.session, turn.turn)]
+    nlu = parsed[text]
+    several = entries_asked(retriever, text)
+    if several:
+        faq, offered = "several", tuple(e.id for e in several)
+    else:
+        result = retriever.search(text)
+        faq, offered = result.outcome, tuple(m.entry.id for m in result.candidates)
+    history: list[TurnSignals] = []
+    for index, earlier in enumerate(turn.history):
+        earlier_text = text_of(earlier, variant, f"{turn.session}:h{index}")
+        history.append(signals_of(earlier_text, rules, emotion, history).turn(earlier_text))
+    signals = signals_of(text, rules, emotion, history)
+    return scoring.Outcome(
+        turn=turn,
+        text=text,
+        intent=str((nlu.get("intent") or {}).get("name") or "nlu_fallback"),
+        confidence=float((nlu.get("intent") or {}).get("confidence") or 0.0),
+        faq=faq,
+        faq_offered=offered,
+        rules=signals.fired,
+        anger=signals.anger,
+    )
+
+
+def signals_of(text: str, rules: Any, emotion: EmotionModel, history: list[TurnSignals]) -> Any:
+    scores = emotion.score(text)
+    return compute_signals(
+        text, rules, anger=scores.anger, negative=scores.negative, history=tuple(history)
+    )
+
+
+def print_numbers(title: str, n: dict[str, dict[str, float]]) -> None:
+    i, o, f, e, a = n["intent"], n["out_of_scope"], n["faq"], n["escalation"], n["anger"]
+    print(f"== {title}")
+    print(
+        f"  intent (in scope, {i['turns']:.0f} turns): accuracy {i['accuracy']:.3f}  "
+        f"macro-F1 {i['macro_f1']:.3f}  |  without context ({i['standalone_turns']:.0f}): "
+        f"accuracy {i['standalone_accuracy']:.3f}"
+    )
+    print(f"  out of scope ({o['turns']:.0f} turns): ending honestly {o['honest']:.3f}")
+    print(
+        f"  FAQ ({f.get('in_kb', 0):.0f} with an entry): answered right "
+        f"{f.get('answered_right', 0):.0f}, wrong {f.get('answered_wrong', 0):.0f}, "
+        f"clarified with it {f.get('clarified_right', 0):.0f} / without "
+        f"{f.get('clarified_wrong', 0):.0f}, no match {f.get('no_match', 0):.0f}  ->  "
+        f"right {f['right_rate']:.3f}, wrong {f['wrong_rate']:.3f}"
+    )
+    print(
+        f"       ({f.get('not_in_kb', 0):.0f} no entry answers): answered anyway "
+        f"{f.get('not_in_kb_answered', 0):.0f} ({f['not_in_kb_wrong_rate']:.3f})"
+    )
+    print(
+        f"  escalation ({e['gold']:.0f} should, {e['fired']:.0f} fired): precision "
+        f"{e['precision']:.3f}  recall {e['recall']:.3f}  F1 {e['f1']:.3f}"
+    )
+    print(
+        f"  anger: calm turns at the angry threshold {a['alarms']:.0f} of {a['calm']:.0f} "
+        f"({a['rate']:.3f}); angry turns caught {a['angry_caught']:.3f} of {a['angry']:.0f}"
+    )
+
+
+def print_errors(outcomes: list[scoring.Outcome], limit: int) -> None:
+    """Wrong dev turns, to study (printed only, never written into the project)."""
+    wrong_intent = [o for o in outcomes if o.turn.in_scope and o.intent != o.turn.intent]
+    confusions = Counter((o.turn.intent, o.intent) for o in wrong_intent)
+    print("  confusions:", ", ".join(f"{g}->{p} {c}" for (g, p), c in confusions.most_common(25)))
+    for o in wrong_intent[:limit]:
+        print(f"    intent {o.turn.intent:>15} -> {o.intent:<15} {o.confidence:.2f} {o.text[:90]!r}")
+    faq_wrong = [
+        o
+        for o in outcomes
+        if o.turn.intent == "faq" and o.turn.faq_id not in o.faq_offered
+    ]
+    for o in faq_wrong[:limit]:
+        print(f"    faq {o.turn.faq_id:>16} -> {o.faq} {list(o.faq_offered)} {o.text[:80]!r}")
+    missed = [o for o in outcomes if o.escalates != o.turn.handoff]
+    for o in missed[:limit]:
+        kind = "missed" if o.turn.handoff else "false"
+        print(f"    escalation {kind:>6} {o.intent} {list(o.rules)} {o.text[:80]!r}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
