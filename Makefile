@@ -12,7 +12,7 @@ MODEL := models/kefu.tar.gz
 RASA_SOURCES := config.yml $(shell find domain data -name '*.yml' 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup run test test-rasa test-py lint format clean bench bench-nlu
+.PHONY: help setup run test test-rasa test-py lint format clean bench bench-nlu bench-real
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -74,3 +74,6 @@ bench: $(MODEL) ## start the system on free ports; print start-up time, reply la
 
 bench-nlu: $(MODEL) ## NLU test-set scores (all and hard slice) and /model/parse latency
 	$(PY) -m bot.nlu_bench
+
+bench-real: $(MODEL) ## the assistant on real shop chat (needs ../shared/data/jddc; skips without it)
+	$(PY) -m tools.real

@@ -55,8 +55,10 @@ class ActionAnswerFaq(Action):
                 for m in result.candidates
             ]
             dispatcher.utter_message(response="utter_faq_clarify", buttons=buttons)
-        else:
+        elif result.reason == "unreadable":
             dispatcher.utter_message(response="utter_default")
+        else:  # a question the knowledge base does not answer: say so, offer a person
+            dispatcher.utter_message(response="utter_faq_unknown")
         return []
 
     def _current(self) -> FaqRetriever:

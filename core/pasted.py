@@ -35,10 +35,10 @@ ID_CARD_WORD = "身份证号"
 # An order number: 10-19 digits, not a mainland mobile number, not inside a longer run of
 # digits or glued to letters (then it belongs to a tracking number).
 ORDER_ID = re.compile(r"(?<![A-Za-z0-9])(?!1[3-9]\d{9}(?!\d))\d{10,19}(?![\dA-Za-z])")
-# Courier tracking numbers: SF + 12-15 digits, ZT/YT/JT/YD/ST/JD + 10-15 digits, and the
-# UPU format of EMS and the post (EM123456789CN).
+# Courier tracking numbers: SF + 12-15 digits, ZT/YT/JT/YD/ST + 10-15 digits, JD's waybills
+# (JD, JDV, JDVA... + 10-15 digits), and the UPU format of EMS and the post (EM123456789CN).
 TRACKING_NO = re.compile(
-    r"(?<![A-Za-z0-9])(?:(?:[Ss][Ff]|[Zz][Tt]|[Yy][Tt]|[Jj][Tt]|[Yy][Dd]|[Ss][Tt]|[Jj][Dd][Vv]?)"
+    r"(?<![A-Za-z0-9])(?:(?:[Ss][Ff]|[Zz][Tt]|[Yy][Tt]|[Jj][Tt]|[Yy][Dd]|[Ss][Tt]|[Jj][Dd][A-Za-z]{0,2})"
     r"\d{10,15}|[A-Za-z]{2}\d{9}[A-Za-z]{2})(?![A-Za-z0-9])"
 )
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)")
@@ -78,11 +78,10 @@ _CARD_VALUE = (
 )
 _CARD_PAIR = rf"(?:{_CARD_FIELD})\s*[:：]\s*{_CARD_VALUE}"
 _CARD = re.compile(rf"\[?\s*{_CARD_PAIR}(?:\s*[，,、]?\s*{_CARD_PAIR})*\s*\]?")
-_CARD_MARK = "\x00card\x00"
 _SPACES = re.compile(r"\s+")
-_REPEATED_WORD = re.compile(
-    rf"({'|'.join((ORDER_WORD, TRACKING_WORD, LINK_WORD, PHONE_WORD))})(?:[\s，,、]*\1)+"
-)
+# A pasted value in the text being read: \x00订单号\x00 (NUL never comes from a customer).
+_MARKED = re.compile("\x00([^\x00]*)\x00")
+_REPEATED_MARK = re.compile("(\x00[^\x00]*\x00)(?:[\\s，,、]*\\1)+")
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,8 @@ class Span:
 
 @dataclass(frozen=True)
 class Reading:
-    words: str  # the customer's own words, pasted data replaced by kind words
+    words: str  # the customer's words, each pasted value replaced by the word for its kind
+    said: str  # the customer's words alone, pasted values left out
     spans: tuple[Span, ...]  # values found in the original text, in order
     card: bool  # the message carried a pasted order card
 
@@ -106,10 +106,10 @@ class Reading:
 def read(text: str) -> Reading:
     """The customer's words and the pasted values of one message."""
     spans = _values(text)
-    words = unicodedata.normalize("NFKC", text)
-    words = _SENT_BY_CLICK.sub(" ", words)
-    words, cards = _CARD.subn(lambda m: f" {_card_word(m.group(0))} ", words)
-    words = _MASK.sub(lambda m: f" {_MASK_WORD[m.group(1)]} ", words)
+    marked = unicodedata.normalize("NFKC", text)
+    marked = _SENT_BY_CLICK.sub(" ", marked)
+    marked, cards = _CARD.subn(lambda m: f" {_mark(_card_word(m.group(0)))} ", marked)
+    marked = _MASK.sub(lambda m: f" {_mark(_MASK_WORD[m.group(1)])} ", marked)
     for pattern, word in (
         (_LINK, LINK_WORD),
         (_EMAIL, EMAIL_WORD),
@@ -121,10 +121,19 @@ def read(text: str) -> Reading:
         (_TIME, TIME_WORD),
         (_AMOUNT, AMOUNT_WORD),
     ):
-        words = pattern.sub(f" {word} ", words)
-    words = _REPEATED_WORD.sub(r"\1", words)
-    words = _SPACES.sub(" ", words).strip()
-    return Reading(words=words, spans=tuple(spans), card=cards > 0)
+        marked = pattern.sub(f" {_mark(word)} ", marked)
+    marked = _REPEATED_MARK.sub(r"\1", marked)
+    words = _tidy(_MARKED.sub(r"\1", marked))
+    said = _tidy(_MARKED.sub(" ", marked))
+    return Reading(words=words, said=said, spans=tuple(spans), card=cards > 0)
+
+
+def _mark(word: str) -> str:
+    return f"\x00{word}\x00" if word else ""
+
+
+def _tidy(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
 
 
 def _card_word(card: str) -> str:
@@ -145,9 +154,7 @@ def _values(text: str) -> list[Span]:
             start, end = match.span()
             if any(start < b and a < end for a, b in taken):
                 continue  # inside a link or a longer value already read
-            if kind == "order_id" and _ID_CARD.fullmatch(
-                text[start : min(len(text), start + 18)]
-            ):
+            if kind == "order_id" and _ID_CARD.fullmatch(text[start : min(len(text), start + 18)]):
                 continue
             taken.append((start, end))
             found.append(Span(kind, match.group(0), start, end))

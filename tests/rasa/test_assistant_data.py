@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from core.pasted import ORDER_ID, TRACKING_NO
+
 ROOT = Path(__file__).resolve().parents[2]
 EXTERNAL_INTENTS = {"escalate", "handoff_closed"}  # triggered from code, never typed
 ANNOTATION = re.compile(r"\[([^\]]+)\]\([^)]*\)")
@@ -147,14 +149,14 @@ def test_names_the_actions_use_still_exist(domain: dict[str, Any]) -> None:
     ],
 )
 def test_regex_entities_are_found_next_to_chinese(text: str, entity: str, value: str) -> None:
-    patterns = _regexes()[entity]
-    assert value in {m.group(0) for p in patterns for m in re.finditer(p, text)}
+    patterns = {**_regexes(), "order_id": [ORDER_ID.pattern], "tracking_no": [TRACKING_NO.pattern]}
+    assert value in {m.group(0) for p in patterns[entity] for m in re.finditer(p, text)}
 
 
 def test_a_new_mobile_number_is_not_taken_for_an_order_number() -> None:
     regexes = _regexes()
     for text in ("电话改成13912345678", "新号码 18600001111"):
-        assert not [m.group(0) for p in regexes["order_id"] for m in re.finditer(p, text)]
+        assert not ORDER_ID.findall(text)
     # 4 digits alone answer "the last 4 digits of the order's phone?"; inside a sentence not.
     for text, found in (("5678", ["5678"]), ("买了5678件", [])):
         assert [m.group(0) for p in regexes["phone_last4"] for m in re.finditer(p, text)] == found
@@ -162,9 +164,8 @@ def test_a_new_mobile_number_is_not_taken_for_an_order_number() -> None:
 
 @pytest.mark.parametrize("text", ["快递单号SF123456789012", "12345678901234567890123", "尾号12345"])
 def test_no_order_id_or_phone_inside_other_numbers(text: str) -> None:
-    regexes = _regexes()
-    order_ids = [m.group(0) for p in regexes["order_id"] for m in re.finditer(p, text)]
-    phones = [m.group(0) for p in regexes["phone_last4"] for m in re.finditer(p, text)]
+    order_ids = ORDER_ID.findall(text)
+    phones = [m.group(0) for p in _regexes()["phone_last4"] for m in re.finditer(p, text)]
     assert order_ids == [] and phones == []
 
 

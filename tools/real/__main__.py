@@ -24,9 +24,9 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from actions.faq import entries_asked
 from bot.nlu_bench import http_json, parse_server
@@ -70,16 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     threshold = next(r.threshold for r in rules if r.id == ANGRY_RULE)
     emotion = EmotionModel.load()
 
-    texts = {
-        (variant, t.session, t.turn): text_of(t.text, variant, f"{t.session}:{t.turn}")
-        for variant in variants
-        for t in turns
-    }
-    parsed = parse_all(args.model, set(texts.values()))
     report: dict[str, Any] = {}
     for variant in variants:
+        parsed = parse_all(args.model, turns, variant)
         outcomes = [
-            outcome(t, variant, texts, parsed, retriever, rules, emotion) for t in turns
+            outcome(t, variant, parsed[(t.session, t.turn)], retriever, rules, emotion)
+            for t in turns
         ]
         for split in splits:
             chosen = [o for o in outcomes if o.turn.split == split]
@@ -99,22 +95,36 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def parse_all(model: Path, texts: Iterable[str]) -> dict[str, dict[str, Any]]:
+def parse_all(model: Path, turns: list[Turn], variant: str) -> dict[tuple[str, int], Any]:
+    """Each session's turns, in order, into a conversation of their own: Rasa reads every
+    message with the conversation so far (as kefu's channels do), so a follow-up is read in
+    the light of the topic in play. Only NLU runs (no actions are predicted)."""
+    by_session: dict[str, list[Turn]] = {}
+    for turn in turns:
+        by_session.setdefault(turn.session, []).append(turn)
+    parsed: dict[tuple[str, int], Any] = {}
     with parse_server(model) as (url, _):
-        return {text: http_json(f"{url}/model/parse", {"text": text}) for text in sorted(texts)}
+        for session, session_turns in by_session.items():
+            conversation = f"{variant}-{session}"
+            for turn in sorted(session_turns, key=lambda t: t.turn):
+                text = text_of(turn.text, variant, f"{turn.session}:{turn.turn}")
+                tracker = http_json(
+                    f"{url}/conversations/{quote(conversation)}/messages",
+                    {"text": text, "sender": "user"},
+                )
+                parsed[(session, turn.turn)] = tracker["latest_message"]
+    return parsed
 
 
 def outcome(
     turn: Turn,
     variant: str,
-    texts: dict[tuple[str, str, int], str],
-    parsed: dict[str, dict[str, Any]],
+    nlu: dict[str, Any],
     retriever: FaqRetriever,
     rules: Any,
     emotion: EmotionModel,
 ) -> scoring.Outcome:
-    text = texts[(variant, turn.session, turn.turn)]
-    nlu = parsed[text]
+    text = text_of(turn.text, variant, f"{turn.session}:{turn.turn}")
     several = entries_asked(retriever, text)
     if several:
         faq, offered = "several", tuple(e.id for e in several)
@@ -181,11 +191,11 @@ def print_errors(outcomes: list[scoring.Outcome], limit: int) -> None:
     confusions = Counter((o.turn.intent, o.intent) for o in wrong_intent)
     print("  confusions:", ", ".join(f"{g}->{p} {c}" for (g, p), c in confusions.most_common(25)))
     for o in wrong_intent[:limit]:
-        print(f"    intent {o.turn.intent:>15} -> {o.intent:<15} {o.confidence:.2f} {o.text[:90]!r}")
+        print(
+            f"    intent {o.turn.intent:>15} -> {o.intent:<15} {o.confidence:.2f} {o.text[:90]!r}"
+        )
     faq_wrong = [
-        o
-        for o in outcomes
-        if o.turn.intent == "faq" and o.turn.faq_id not in o.faq_offered
+        o for o in outcomes if o.turn.intent == "faq" and o.turn.faq_id not in o.faq_offered
     ]
     for o in faq_wrong[:limit]:
         print(f"    faq {o.turn.faq_id:>16} -> {o.faq} {list(o.faq_offered)} {o.text[:80]!r}")

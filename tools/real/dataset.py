@@ -92,7 +92,9 @@ _ADDRESSES = (
 )  # fmt: skip
 _STATIONS = ("北京朝阳望京站", "上海浦东张江站", "广州天河棠下站", "杭州西湖古荡站")
 _ORGANISATIONS = ("杭州云帆科技有限公司", "北京长青贸易有限公司", "深圳明远电子有限公司")
-_MASK = re.compile(r"\[(订单|数字|金额|日期|时间|链接|地址|姓名|电话|站点|组织机构|邮箱|身份证号)x\]")
+_MASK = re.compile(
+    r"\[(订单|数字|金额|日期|时间|链接|地址|姓名|电话|站点|组织机构|邮箱|身份证号)x\]"
+)
 
 
 def replace_masks(text: str, seed: str) -> str:
@@ -119,7 +121,12 @@ def replace_masks(text: str, seed: str) -> str:
             return f"user{rng.randint(100, 999)}@163.com"
         if kind == "身份证号":
             return f"1101051990{rng.randint(10**7, 10**8 - 1)}"
-        choices = {"地址": _ADDRESSES, "姓名": _NAMES, "站点": _STATIONS, "组织机构": _ORGANISATIONS}
+        choices = {
+            "地址": _ADDRESSES,
+            "姓名": _NAMES,
+            "站点": _STATIONS,
+            "组织机构": _ORGANISATIONS,
+        }
         return rng.choice(choices[kind])
 
     return _MASK.sub(value, text)

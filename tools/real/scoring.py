@@ -96,7 +96,9 @@ def faq_scores(outcomes: Sequence[Outcome], known_ids: set[str]) -> dict[str, fl
                 counts["no_match"] += 1
         else:
             counts["not_in_kb"] += 1
-            counts["not_in_kb_answered" if o.faq in ("answer", "several") else "not_in_kb_honest"] += 1
+            counts[
+                "not_in_kb_answered" if o.faq in ("answer", "several") else "not_in_kb_honest"
+            ] += 1
     in_kb = counts["in_kb"]
     return {
         **{key: float(value) for key, value in counts.items()},

@@ -1,0 +1,74 @@
+"""Follow-ups read in the light of the topic in play.
+
+Real customers continue a topic in a few words that only make sense in context: after asking
+where their parcel is, ``明天能到吗`` or ``为什么这么慢``; after a return, ``要多久``. On its
+own such a message is often too vague for the intent classifier, which then gives up (a
+fallback) or calls it out of scope. When the customer's recent messages were about one topic
+(an order question, a return, a FAQ...), a vague message continues that topic.
+
+Pure standard library; the Rasa server's pipeline (``rasa_ext.context``) applies it with the
+conversation's tracker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+# Intents that open a topic a follow-up can continue.
+TOPICS = frozenset(
+    {
+        "faq",
+        "order_status",
+        "order_logistics",
+        "order_cancel",
+        "order_change",
+        "return_request",
+        "stock_query",
+    }
+)
+# What a vague message may still be on its own: then it stays what the classifier said.
+COURTESY = frozenset({"affirm", "deny", "thanks", "greet", "goodbye", "stop", "rate", "inform"})
+FALLBACK = "nlu_fallback"
+OUT_OF_SCOPE = "out_of_scope"
+# How far back the topic in play may lie (customer messages).
+LOOKBACK = 3
+# A courtesy the classifier is this sure of stays a courtesy even below the fallback threshold.
+COURTESY_CONFIDENCE = 0.4
+# Out of scope is overruled only for a short question that reads like a follow-up.
+FOLLOW_UP_CHARS = 15
+_FOLLOW_UP = re.compile(
+    r"^(?:那|那么|还有|另外|这个|那个|为什么|为啥|怎么|咋|多久|什么时候|啥时候|几天|要多久|"
+    r"大概|能不能|可以|是不是|然后|如果|要是)|(?:呢|吗|么|吧|嘛|\?|？)$"
+)
+
+
+def topic_in_play(previous_intents: Sequence[str]) -> str | None:
+    """The latest topic among the customer's last ``LOOKBACK`` messages, newest last."""
+    for intent in reversed(previous_intents[-LOOKBACK:]):
+        if intent in TOPICS:
+            return intent
+    return None
+
+
+def resolve(
+    intent: str,
+    ranking: Sequence[tuple[str, float]],
+    words: str,
+    previous_intents: Sequence[str],
+) -> str | None:
+    """The topic a vague message continues, or None when the classifier's intent stands.
+
+    ``intent`` is the classifier's verdict (``nlu_fallback`` below its threshold), ``ranking``
+    its candidates best first, ``words`` the customer's own words."""
+    topic = topic_in_play(previous_intents)
+    if topic is None:
+        return None
+    best = next(((name, score) for name, score in ranking if name != FALLBACK), None)
+    if intent == FALLBACK:
+        if best and best[0] in COURTESY and best[1] >= COURTESY_CONFIDENCE:
+            return None
+        return topic
+    if intent == OUT_OF_SCOPE and len(words) <= FOLLOW_UP_CHARS and _FOLLOW_UP.search(words):
+        return topic
+    return None
