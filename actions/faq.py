@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import settings as settings_module
+from bot.texts import Texts
 from faq.knowledge import Entry
 from faq.retriever import FaqRetriever
 
@@ -18,12 +19,15 @@ _CLAUSE_BREAK = re.compile(
     r"[，,。.！!？?；;\s]+|还有|另外|顺便问下|再问下|and also", re.IGNORECASE
 )
 MIN_CLAUSE_CHARS = 2
+# The clarifying question's last button: none of the entries offered is what was asked.
+NONE_OF_THESE = "none"
 MAX_QUESTIONS = 3
 
 
 class ActionAnswerFaq(Action):
     def __init__(self) -> None:
         self._retriever: FaqRetriever | None = None
+        self._texts = Texts.load()
 
     def name(self) -> str:
         return "action_answer_faq"
@@ -35,6 +39,9 @@ class ActionAnswerFaq(Action):
         retriever = await asyncio.to_thread(self._current)
         language = "en" if tracker.get_slot("language") == "en" else "zh"
         chosen = next(tracker.get_latest_entity_values("faq_id"), None)
+        if chosen == NONE_OF_THESE:  # the customer asked something else: say so honestly
+            dispatcher.utter_message(response="utter_faq_unknown")
+            return []
         if chosen:  # a clarification button: answer that entry directly
             entry = retriever.entry(str(chosen))
             if entry is not None:
@@ -51,9 +58,12 @@ class ActionAnswerFaq(Action):
             dispatcher.utter_message(text=_answer(result.entry, language))
         elif result.outcome == "clarify":
             buttons = [
-                {"title": _title(m.entry, language), "payload": _payload(m.entry)}
+                {"title": _title(m.entry, language), "payload": _payload(m.entry.id)}
                 for m in result.candidates
             ]
+            # A product question can look like a policy one: the way out is always offered.
+            title = self._texts.get("faq_none_of_these", language)
+            buttons.append({"title": title, "payload": _payload(NONE_OF_THESE)})
             dispatcher.utter_message(response="utter_faq_clarify", buttons=buttons)
         elif result.reason == "unreadable":
             dispatcher.utter_message(response="utter_default")
@@ -107,5 +117,5 @@ def _title(entry: Entry, language: str) -> str:
     return english[0] if language == "en" and english else entry.question
 
 
-def _payload(entry: Entry) -> str:
-    return '/faq{"faq_id":"' + entry.id + '"}'
+def _payload(faq_id: str) -> str:
+    return '/faq{"faq_id":"' + faq_id + '"}'

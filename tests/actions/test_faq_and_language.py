@@ -29,7 +29,7 @@ async def test_an_order_question_is_not_answered_from_the_faq(make_tracker):
 
 async def test_a_question_the_knowledge_base_cannot_answer_gets_an_honest_reply(make_tracker):
     dispatcher = CollectingDispatcher()
-    await ActionAnswerFaq().run(dispatcher, make_tracker("这款显示器的亮度怎么调到最高"), {})
+    await ActionAnswerFaq().run(dispatcher, make_tracker("显示器的亮度怎么调"), {})
     assert dispatcher.messages[0]["response"] == "utter_faq_unknown"
 
 
@@ -47,8 +47,10 @@ async def test_an_ambiguous_question_offers_buttons_that_answer_directly(make_tr
     assert clarify["response"] == "utter_faq_clarify"
     titles = [b["title"] for b in clarify["buttons"]]
     payloads = [b["payload"] for b in clarify["buttons"]]
-    assert 2 <= len(payloads) <= 3 and "什么时候发货？" in titles
+    assert 3 <= len(payloads) <= 4 and "什么时候发货？" in titles
     assert '/faq{"faq_id":"dispatch_time"}' in payloads
+    # the way out of a wrong guess is always there
+    assert (titles[-1], payloads[-1]) == ("都不是，我问的是别的", '/faq{"faq_id":"none"}')
 
     # The customer taps the button: Rasa parses the payload into intent faq + entity faq_id.
     dispatcher = CollectingDispatcher()
@@ -59,6 +61,14 @@ async def test_an_ambiguous_question_offers_buttons_that_answer_directly(make_tr
     )
     await ActionAnswerFaq().run(dispatcher, tapped, {})
     assert "48 小时" in dispatcher.messages[0]["text"]
+
+    # "None of these": an honest answer and a person offered, not the same buttons again.
+    dispatcher = CollectingDispatcher()
+    none = make_tracker(
+        '/faq{"faq_id":"none"}', intent="faq", entities=[{"entity": "faq_id", "value": "none"}]
+    )
+    await ActionAnswerFaq().run(dispatcher, none, {})
+    assert dispatcher.messages[0]["response"] == "utter_faq_unknown"
 
 
 async def test_buttons_are_in_english_for_an_english_customer(make_tracker):

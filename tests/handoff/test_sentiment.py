@@ -115,12 +115,12 @@ def test_normalize_matches_training_conventions():
 
 # Pinned to the committed weights: retraining must update these numbers on purpose.
 PINNED = {  # re-pin after retraining: python -m handoff.train_signals
-    "气死我了退钱": (0.989, 1.0),
-    "请问什么时候发货？": (0.424, 0.121),
+    "气死我了退钱": (0.995, 1.0),
+    "请问什么时候发货？": (0.069, 0.007),
     "质量很好，好评！": (0.0, 0.0),
-    "亲你们发货可真快啊，一个月了": (0.169, 0.198),
-    "你好，能开发票吗": (0.073, 0.001),
-    "": (0.605, 0.094),  # no features: the intercepts, i.e. the models' priors
+    "亲你们发货可真快啊，一个月了": (0.196, 0.214),
+    "你好，能开发票吗": (0.011, 0.0),
+    "": (0.524, 0.08),  # no features: the intercepts, i.e. the models' priors
 }
 
 

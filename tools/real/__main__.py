@@ -24,6 +24,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -52,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
         "--errors", type=int, default=0, help="print up to N wrong dev turns per measure"
     )
     parser.add_argument("--json", type=Path, help="also write every number to this file")
+    parser.add_argument(
+        "--dump",
+        type=Path,
+        help="write every turn's outcome (with its text: keep it outside the project) to study",
+    )
     args = parser.parse_args(argv)
     try:
         turns = load(args.labels, args.corpus)
@@ -71,12 +77,14 @@ def main(argv: list[str] | None = None) -> int:
     emotion = EmotionModel.load()
 
     report: dict[str, Any] = {}
+    dumped: list[dict[str, Any]] = []
     for variant in variants:
         parsed = parse_all(args.model, turns, variant)
         outcomes = [
             outcome(t, variant, parsed[(t.session, t.turn)], retriever, rules, emotion)
             for t in turns
         ]
+        dumped += [{"variant": variant, **asdict(o)} for o in outcomes]
         for split in splits:
             chosen = [o for o in outcomes if o.turn.split == split]
             numbers = {
@@ -90,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             print_numbers(f"{split}, {variant}", numbers)
             if split == "dev" and args.errors:
                 print_errors(chosen, args.errors)
+    if args.dump:
+        args.dump.write_text(json.dumps(dumped, ensure_ascii=False), encoding="utf-8")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     return 0
@@ -170,6 +180,10 @@ def print_numbers(title: str, n: dict[str, dict[str, float]]) -> None:
         f"clarified with it {f.get('clarified_right', 0):.0f} / without "
         f"{f.get('clarified_wrong', 0):.0f}, no match {f.get('no_match', 0):.0f}  ->  "
         f"right {f['right_rate']:.3f}, wrong {f['wrong_rate']:.3f}"
+    )
+    print(
+        f"       without context ({f.get('standalone_in_kb', 0):.0f}): right "
+        f"{f['standalone_right_rate']:.3f}, wrong {f['standalone_wrong_rate']:.3f}"
     )
     print(
         f"       ({f.get('not_in_kb', 0):.0f} no entry answers): answered anyway "

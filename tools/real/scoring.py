@@ -79,8 +79,16 @@ def out_of_scope_score(outcomes: Sequence[Outcome]) -> dict[str, float]:
 
 
 def faq_scores(outcomes: Sequence[Outcome], known_ids: set[str]) -> dict[str, float]:
-    """Retriever outcomes on the FAQ-labelled turns. ``right`` counts a clarifying question
-    that offers the right entry as half right, as the issue asks."""
+    """Retriever outcomes on the FAQ-labelled turns: all of them, and (``standalone_*``) those
+    readable without the earlier turns (a follow-up such as 如何给我呢 names no topic)."""
+    scores = _faq_counts(outcomes, known_ids)
+    standalone = _faq_counts([o for o in outcomes if not o.turn.context], known_ids)
+    return {**scores, **{f"standalone_{key}": value for key, value in standalone.items()}}
+
+
+def _faq_counts(outcomes: Sequence[Outcome], known_ids: set[str]) -> dict[str, float]:
+    """``right`` counts a clarifying question that offers the right entry as half right, as
+    the issue asks."""
     counts: Counter[str] = Counter()
     for o in outcomes:
         if o.turn.intent != "faq":
