@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from core.pasted import read
 from handoff.models import TEAMS
 
 RULES_FILE = Path(__file__).with_name("rules.yml")
@@ -282,7 +283,9 @@ def _case_match(rule: Rule, facts: CaseFacts) -> str:
 def _match(rule: Rule, text: str, anger: float, history: Sequence[TurnSignals]) -> str:
     """What made a text rule fire (for the log and the agent), or "" when it does not."""
     if rule.kind == "keywords":
-        lowered = text.lower()
+        # The customer's own words: a pasted order card or an order number that happens to
+        # contain 12315 is no threat to call the regulator.
+        lowered = read(text).said.lower()
         return next((k for k in rule.keywords if k in lowered), "")
     if rule.kind == "anger_above":
         return f"anger {anger:.2f}" if anger >= rule.threshold else ""

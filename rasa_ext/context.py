@@ -8,35 +8,21 @@ collecting an answer (the form reads the text itself) or for a button's payload.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from core.followup import LOOKBACK, resolve
+from rasa_ext import StatelessComponent
 from rasa_ext.pasted import CUSTOMER_WORDS
 
 FOLLOW_UP_OF = "follow_up_of"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class FollowUpResolver(GraphComponent):
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> FollowUpResolver:
-        return cls()
-
+class FollowUpResolver(StatelessComponent):
     def process(
         self, messages: list[Message], tracker: DialogueStateTracker | None = None
     ) -> list[Message]:
@@ -58,7 +44,11 @@ class FollowUpResolver(GraphComponent):
             topic = resolve(str(predicted.get("name")), ranking, words, previous)
             if topic is None:
                 continue
-            confidence = next((score for name, score in ranking if name == topic), 0.0)
+            # The topic's own score when the classifier ranked it, else how sure it was at all.
+            confidence = next(
+                (score for name, score in ranking if name == topic),
+                float(predicted.get("confidence") or 0.0),
+            )
             message.set(INTENT, {"name": topic, "confidence": confidence}, add_to_output=True)
             message.set(FOLLOW_UP_OF, predicted.get("name"), add_to_output=True)
         return messages

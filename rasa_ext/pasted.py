@@ -11,17 +11,13 @@ words the model read travel along as ``customer_words``.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from core.pasted import read
+from rasa_ext import StatelessComponent
 
 ORIGINAL_TEXT = "original_text"
 CUSTOMER_WORDS = "customer_words"
@@ -30,17 +26,7 @@ EXTRACTOR = "PastedContentReader"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class PastedContentReader(GraphComponent):
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> PastedContentReader:
-        return cls()
-
+class PastedContentReader(StatelessComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for message in training_data.training_examples:
             self._read(message, with_entities=False)
@@ -79,17 +65,7 @@ class PastedContentReader(GraphComponent):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class OriginalTextRestorer(GraphComponent):
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> OriginalTextRestorer:
-        return cls()
-
+class OriginalTextRestorer(StatelessComponent):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             original = message.get(ORIGINAL_TEXT)

@@ -71,7 +71,9 @@ def test_rising_anger_over_three_turns_escalates(rules):
     assert rising.escalation is not None and rising.escalation.rule_id == "anger_rising"
     assert rising.escalation.matched == "0.20 → 0.45 → 0.82"
     # rising, but ending below the shop's threshold (0.8): calm real customers do that often
-    assert compute_signals("还没好吗", rules, anger=0.7, history=turns(0.2, 0.45)).escalation is None
+    assert (
+        compute_signals("还没好吗", rules, anger=0.7, history=turns(0.2, 0.45)).escalation is None
+    )
 
 
 @pytest.mark.parametrize(

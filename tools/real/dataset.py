@@ -6,6 +6,7 @@ import hashlib
 import json
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,39 +98,29 @@ _MASK = re.compile(
 )
 
 
+_VALUES: dict[str, Callable[[random.Random], str]] = {
+    "订单": lambda rng: f"202511030{rng.randint(1, 64):04d}",  # a demo-store order number
+    "数字": lambda rng: str(rng.randint(1, 30)),
+    "金额": lambda rng: f"{rng.randint(19, 2999)}.00",
+    "日期": lambda rng: f"2025-11-{rng.randint(1, 28):02d}",
+    "时间": lambda rng: (
+        f"{rng.randint(8, 22):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
+    ),
+    "链接": lambda rng: f"https://item.jd.com/1000{rng.randint(10**7, 10**8 - 1)}.html",
+    "电话": lambda rng: f"1{rng.choice('3589')}{rng.randint(10**8, 10**9 - 1)}",
+    "邮箱": lambda rng: f"user{rng.randint(100, 999)}@163.com",
+    "身份证号": lambda rng: f"1101051990{rng.randint(10**7, 10**8 - 1)}",
+    "地址": lambda rng: rng.choice(_ADDRESSES),
+    "姓名": lambda rng: rng.choice(_NAMES),
+    "站点": lambda rng: rng.choice(_STATIONS),
+    "组织机构": lambda rng: rng.choice(_ORGANISATIONS),
+}
+
+
 def replace_masks(text: str, seed: str) -> str:
     """The text with every mask replaced by a realistic value, the same for the same seed."""
     rng = random.Random(seed)
-
-    def value(match: re.Match[str]) -> str:
-        kind = match.group(1)
-        if kind == "订单":
-            return f"202511030{rng.randint(1, 64):04d}"  # a demo-store order number
-        if kind == "数字":
-            return str(rng.randint(1, 30))
-        if kind == "金额":
-            return f"{rng.randint(19, 2999)}.00"
-        if kind == "日期":
-            return f"2025-11-{rng.randint(1, 28):02d}"
-        if kind == "时间":
-            return f"{rng.randint(8, 22):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}"
-        if kind == "链接":
-            return f"https://item.jd.com/1000{rng.randint(10**7, 10**8 - 1)}.html"
-        if kind == "电话":
-            return f"1{rng.choice('3589')}{rng.randint(10**8, 10**9 - 1)}"
-        if kind == "邮箱":
-            return f"user{rng.randint(100, 999)}@163.com"
-        if kind == "身份证号":
-            return f"1101051990{rng.randint(10**7, 10**8 - 1)}"
-        choices = {
-            "地址": _ADDRESSES,
-            "姓名": _NAMES,
-            "站点": _STATIONS,
-            "组织机构": _ORGANISATIONS,
-        }
-        return rng.choice(choices[kind])
-
-    return _MASK.sub(value, text)
+    return _MASK.sub(lambda match: _VALUES[match.group(1)](rng), text)
 
 
 def variant_text(turn_text: str, variant: str, seed: str) -> str:
