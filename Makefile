@@ -76,4 +76,5 @@ bench-nlu: $(MODEL) ## NLU test-set scores (all and hard slice) and /model/parse
 	$(PY) -m bot.nlu_bench
 
 bench-real: $(MODEL) ## the assistant on real shop chat (needs ../shared/data/jddc; skips without it)
+	$(PY) -m tools.real.copies
 	$(PY) -m tools.real

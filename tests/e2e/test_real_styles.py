@@ -31,9 +31,9 @@ async def test_a_bare_request_for_a_person_is_one(system: RunningSystem):
 async def test_a_vague_follow_up_stays_on_the_customers_parcel(system: RunningSystem):
     async with aiohttp.ClientSession() as http:
         chat = await open_chat(http, system, customer=SHIPPED_OWNER)
-        first = await chat.said("我的快递到哪了")
+        first = await chat.said("我最近的订单到哪了")
         assert newest_order(system, SHIPPED_OWNER) in first
-        follow_up = await chat.said("那大概还要几天")
+        follow_up = await chat.said("那现在呢")
         assert DIDNT_UNDERSTAND not in follow_up
         assert newest_order(system, SHIPPED_OWNER) in follow_up
 
