@@ -65,10 +65,10 @@ class ActionAnswerFaq(Action):
             title = self._texts.get("faq_none_of_these", language)
             buttons.append({"title": title, "payload": _payload(NONE_OF_THESE)})
             dispatcher.utter_message(response="utter_faq_clarify", buttons=buttons)
-        elif result.reason == "unreadable":
-            dispatcher.utter_message(response="utter_default")
-        else:  # a question the knowledge base does not answer: say so, offer a person
+        elif result.reason == "low_score":  # the KB has no answer: say so, offer a person
             dispatcher.utter_message(response="utter_faq_unknown")
+        else:  # unreadable, or about the customer's own order
+            dispatcher.utter_message(response="utter_default")
         return []
 
     def _current(self) -> FaqRetriever:

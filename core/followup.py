@@ -27,24 +27,29 @@ TOPICS = frozenset(
         "stock_query",
     }
 )
-# What a vague message may still be on its own: then it stays what the classifier said.
-COURTESY = frozenset({"affirm", "deny", "thanks", "greet", "goodbye", "stop", "rate", "inform"})
+# Below the fallback threshold, a message whose best guess is one of these may be a new topic
+# of its own (a person asked for, a complaint, a courtesy...): it keeps its fallback then.
+OWN_MEANING = frozenset(
+    {
+        "affirm", "deny", "thanks", "greet", "goodbye", "stop", "rate", "inform",
+        "bot_challenge", "request_human", "complain", "restock_subscribe", "reminder_opt_out",
+    }
+)  # fmt: skip
 FALLBACK = "nlu_fallback"
 OUT_OF_SCOPE = "out_of_scope"
 # How far back the topic in play may lie (customer messages).
 LOOKBACK = 3
-# A courtesy the classifier is this sure of stays a courtesy even below the fallback threshold.
-COURTESY_CONFIDENCE = 0.4
+# A best guess this likely keeps its own meaning even below the fallback threshold.
+OWN_MEANING_CONFIDENCE = 0.25
 # Out of scope is overruled only for a short question that reads like a follow-up.
 FOLLOW_UP_CHARS = 15
-_FOLLOW_UP = re.compile(
-    r"^(?:那|那么|还有|另外|这个|那个|为什么|为啥|怎么|咋|多久|什么时候|啥时候|几天|要多久|"
-    r"大概|能不能|可以|是不是|然后|如果|要是)|(?:呢|吗|么|吧|嘛|\?|？)$"
-)
+# A follow-up opens by pointing back (那现在呢, 那要多久, 还有呢); 今天天气好吗 does not.
+_FOLLOW_UP = re.compile(r"^(?:那|那么|还有|另外|然后|那个|这个|为什么|为啥|要多久|多久)")
 
 
 def topic_in_play(previous_intents: Sequence[str]) -> str | None:
-    """The latest topic among the customer's last ``LOOKBACK`` messages, newest last."""
+    """The latest topic among the customer's last ``LOOKBACK`` messages, newest last (the
+    caller stops at a hand-over: what was said before a person took over is not in play)."""
     for intent in reversed(previous_intents[-LOOKBACK:]):
         if intent in TOPICS:
             return intent
@@ -66,7 +71,7 @@ def resolve(
         return None
     best = next(((name, score) for name, score in ranking if name != FALLBACK), None)
     if intent == FALLBACK:
-        if best and best[0] in COURTESY and best[1] >= COURTESY_CONFIDENCE:
+        if best and best[0] in OWN_MEANING and best[1] >= OWN_MEANING_CONFIDENCE:
             return None
         return topic
     if intent == OUT_OF_SCOPE and len(words) <= FOLLOW_UP_CHARS and _FOLLOW_UP.search(words):

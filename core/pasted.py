@@ -45,7 +45,10 @@ _MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d(?:[- ]?\d{4}){2}(?!\d)")
 _ID_CARD = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 _EMAIL = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 _LINK = re.compile(r"(?:https?://|www\.)[^\s\u4e00-\u9fff，。！？、；）]+", re.IGNORECASE)
-_AMOUNT = re.compile(r"(?:[¥￥]\s?\d+(?:\.\d{1,2})?|(?<![\d.])\d+\.\d{2}(?![\d.])(?:\s?元)?)")
+# 299.00 or ¥59.9, but not a size or weight (1.25米, 2.50kg).
+_AMOUNT = re.compile(
+    r"(?:[¥￥]\s?\d+(?:\.\d{1,2})?|(?<![\d.])\d+\.\d{2}(?![\d.])(?!\s?[A-Za-z米寸斤克码匹升])(?:\s?元)?)"
+)
 _DATE = re.compile(
     r"(?<!\d)(?:20\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{1,2}月\d{1,2}[日号])(?!\d)"
 )
@@ -72,12 +75,16 @@ _CARD_FIELD = (
     r"(?:咨询|查询|新)?订单(?:编?号|编码)?|订单金额|下单时间|商品(?:号|ID|编号|编码)|"
     r"服务单号|售后服务单号?"
 )
+# A value is data (a mask, digits, an amount, a date, a time), never the customer's words:
+# "订单号：2025110300012怎么还没发货" is a card followed by a question.
 _CARD_VALUE = (
-    r"(?:\[[^\[\]\s]{1,8}\]|[^\s，,\[\]]{1,40})?"
+    r"(?:\[[^\[\]\s]{1,8}\]|[0-9A-Za-z¥￥.:/\-]{1,40})"
     r"(?:\s+(?:\[时间x\]|\d{1,2}:\d{2}(?::\d{2})?))?"
 )
 _CARD_PAIR = rf"(?:{_CARD_FIELD})\s*[:：]\s*{_CARD_VALUE}"
-_CARD = re.compile(rf"\[?\s*{_CARD_PAIR}(?:\s*[，,、]?\s*{_CARD_PAIR})*\s*\]?")
+# Later fields of a card may be empty (an export's "订单金额:，下单时间:]").
+_CARD_MORE = rf"(?:{_CARD_FIELD})\s*[:：]\s*(?:{_CARD_VALUE})?"
+_CARD = re.compile(rf"\[?\s*{_CARD_PAIR}(?:\s*[，,、]?\s*{_CARD_MORE})*\s*\]?")
 _SPACES = re.compile(r"\s+")
 # A pasted value in the text being read: \x00订单号\x00 (NUL never comes from a customer).
 _MARKED = re.compile("\x00([^\x00]*)\x00")

@@ -19,6 +19,8 @@ from rasa_ext import StatelessComponent
 from rasa_ext.pasted import CUSTOMER_WORDS
 
 FOLLOW_UP_OF = "follow_up_of"
+# Intents kefu triggers itself around a hand-over (never typed by the customer).
+EXTERNAL_INTENTS = frozenset({"escalate", "handoff_closed"})
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -55,10 +57,12 @@ class FollowUpResolver(StatelessComponent):
 
 
 def _previous_intents(tracker: DialogueStateTracker) -> list[str]:
-    """The intents of the customer's latest messages, oldest first."""
+    """The intents of the customer's latest messages since the last hand-over, oldest first."""
     intents: list[str] = []
     for event in reversed(tracker.applied_events()):
         if isinstance(event, UserUttered) and event.intent_name:
+            if event.intent_name in EXTERNAL_INTENTS:
+                break  # escalated or handed back: the earlier topic is settled
             intents.append(event.intent_name)
             if len(intents) == LOOKBACK:
                 break

@@ -24,7 +24,7 @@ async def test_faq_without_a_match_falls_back(make_tracker):
 async def test_an_order_question_is_not_answered_from_the_faq(make_tracker):
     dispatcher = CollectingDispatcher()
     await ActionAnswerFaq().run(dispatcher, make_tracker("我的快递到哪了，怎么还没发货"), {})
-    assert dispatcher.messages[0]["response"] == "utter_faq_unknown"
+    assert dispatcher.messages[0]["response"] == "utter_default"
 
 
 async def test_a_question_the_knowledge_base_cannot_answer_gets_an_honest_reply(make_tracker):
