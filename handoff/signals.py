@@ -231,8 +231,13 @@ def compute_signals(
 ) -> Signals:
     """Signals of one message; ``history`` holds the earlier turns, oldest first. Case rules
     are left out: they need facts the text does not carry."""
+    # Keywords are looked for in the customer's own words, read once: a pasted order card or
+    # an order number that happens to contain 12315 is no threat to call the regulator.
+    said = read(text).said.lower()
     matched = _by_priority(
-        (rule, _match(rule, text, anger, history)) for rule in rules if rule.kind in TEXT_KINDS
+        (rule, _match(rule, text, said, anger, history))
+        for rule in rules
+        if rule.kind in TEXT_KINDS
     )
     return Signals(
         language=detect_language(text),
@@ -280,13 +285,11 @@ def _case_match(rule: Rule, facts: CaseFacts) -> str:
     return ""
 
 
-def _match(rule: Rule, text: str, anger: float, history: Sequence[TurnSignals]) -> str:
-    """What made a text rule fire (for the log and the agent), or "" when it does not."""
+def _match(rule: Rule, text: str, said: str, anger: float, history: Sequence[TurnSignals]) -> str:
+    """What made a text rule fire (for the log and the agent), or "" when it does not;
+    ``said`` is the customer's own words, lowercased."""
     if rule.kind == "keywords":
-        # The customer's own words: a pasted order card or an order number that happens to
-        # contain 12315 is no threat to call the regulator.
-        lowered = read(text).said.lower()
-        return next((k for k in rule.keywords if k in lowered), "")
+        return next((k for k in rule.keywords if k in said), "")
     if rule.kind == "anger_above":
         return f"anger {anger:.2f}" if anger >= rule.threshold else ""
     if rule.kind == "anger_rising":
