@@ -6,6 +6,7 @@ It never touches a running instance: its own embedded Redis, var directory and p
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -14,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, REDIS_PASSWORD_FILE
 
 READY_LINE = "kefu is up"
 
@@ -30,6 +31,7 @@ class LaunchedSystem:
     process: subprocess.Popen[bytes]
     var_dir: Path
     ports: dict[str, int]
+    rasa_token: str  # what kefu's channel and Rasa's HTTP API ask callers for
 
     @property
     def url(self) -> str:
@@ -41,7 +43,9 @@ class LaunchedSystem:
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.ports['redis']}/0"
+        """The embedded Redis, with the password the runner generated (readable once it runs)."""
+        password = (self.var_dir / REDIS_PASSWORD_FILE).read_text().strip()
+        return f"redis://:{password}@127.0.0.1:{self.ports['redis']}/0"
 
     @property
     def output(self) -> Path:
@@ -74,6 +78,7 @@ def launch(var_dir: Path, model: Path | None = None) -> LaunchedSystem:
     """Start ``python -m bot run`` with an embedded Redis; ``wait_until_up`` before using it.
     ``model``: a Rasa model other than the project's ``models/kefu.tar.gz``."""
     ports = {name: free_port() for name in ("kefu", "rasa", "actions", "redis")}
+    rasa_token = secrets.token_urlsafe(24)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_") and k != "REDIS_URL"}
     env.update(
         {
@@ -82,6 +87,7 @@ def launch(var_dir: Path, model: Path | None = None) -> LaunchedSystem:
             "KEFU_RASA_PORT": str(ports["rasa"]),
             "KEFU_ACTION_PORT": str(ports["actions"]),
             "KEFU_EMBEDDED_REDIS_PORT": str(ports["redis"]),
+            "KEFU_RASA_TOKEN": rasa_token,
         }
     )
     if model is not None:
@@ -96,4 +102,4 @@ def launch(var_dir: Path, model: Path | None = None) -> LaunchedSystem:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return LaunchedSystem(process, var_dir, ports)
+    return LaunchedSystem(process, var_dir, ports, rasa_token)

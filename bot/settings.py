@@ -18,6 +18,7 @@ T = TypeVar("T")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # "demo": the embedded SQLite store; "http": the shop's own order API (orders/http_backend.py).
 ORDER_BACKENDS = ("demo", "http")
+REDIS_PASSWORD_FILE = "redis-password"
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Settings:
     action_port: int = 5055
     redis_url: str = ""
     embedded_redis_port: int = 6399
+    # The embedded server's password: generated once, kept in var/redis-password.
+    embedded_redis_password: str = ""
     redis_prefix: str = "kefu"
     var_dir: Path = PROJECT_ROOT / "var"
     model_path: Path = PROJECT_ROOT / "models" / "kefu.tar.gz"
@@ -90,17 +93,26 @@ class Settings:
     @property
     def effective_redis_url(self) -> str:
         """``REDIS_URL`` when given, else the embedded server the runner starts."""
-        return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
+        if self.redis_url:
+            return self.redis_url
+        login = f":{self.embedded_redis_password}@" if self.embedded_redis_password else ""
+        return f"redis://{login}127.0.0.1:{self.embedded_redis_port}/0"
 
     @property
     def redis_address(self) -> RedisAddress:
         return RedisAddress.from_url(self.effective_redis_url)
 
     def with_secrets(self) -> Settings:
-        """Fill in the secrets that may be left empty: a persisted signing secret, a per-run Rasa token."""
+        """Fill in the secrets that may be left empty: a persisted signing secret, a per-run Rasa
+        token and, without ``REDIS_URL``, the persisted password of the embedded Redis."""
         secret = self.secret or _persistent_secret(self.var_dir / "secret")
         token = self.rasa_token or secrets.token_urlsafe(24)
-        return replace(self, secret=secret, rasa_token=token)
+        redis_password = self.embedded_redis_password or (
+            "" if self.redis_url else _persistent_secret(self.var_dir / REDIS_PASSWORD_FILE)
+        )
+        return replace(
+            self, secret=secret, rasa_token=token, embedded_redis_password=redis_password
+        )
 
     def as_env(self) -> dict[str, str]:
         """The environment that gives a child process exactly these settings."""
@@ -112,6 +124,7 @@ class Settings:
             "KEFU_ACTION_PORT": str(self.action_port),
             "REDIS_URL": self.effective_redis_url,
             "KEFU_EMBEDDED_REDIS_PORT": str(self.embedded_redis_port),
+            "KEFU_EMBEDDED_REDIS_PASSWORD": self.embedded_redis_password,
             "KEFU_REDIS_PREFIX": self.redis_prefix,
             "KEFU_VAR_DIR": str(self.var_dir),
             "KEFU_MODEL": str(self.model_path),
@@ -133,6 +146,10 @@ class Settings:
             "KEFU_START_TIMEOUT": str(self.start_timeout),
             "KEFU_LOG_LEVEL": self.log_level,
         }
+
+
+def _existing_secret(path: Path) -> str:
+    return path.read_text().strip() if path.exists() else ""
 
 
 def _persistent_secret(path: Path) -> str:
@@ -201,6 +218,9 @@ def load(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -
         action_port=integer("KEFU_ACTION_PORT", defaults.action_port),
         redis_url=text("REDIS_URL", defaults.redis_url),
         embedded_redis_port=integer("KEFU_EMBEDDED_REDIS_PORT", defaults.embedded_redis_port),
+        # The tools (python -m handoff agents ...) find the running system's password here.
+        embedded_redis_password=text("KEFU_EMBEDDED_REDIS_PASSWORD", "")
+        or _existing_secret(var_dir / REDIS_PASSWORD_FILE),
         redis_prefix=text("KEFU_REDIS_PREFIX", defaults.redis_prefix),
         var_dir=var_dir,
         model_path=_path(env.get("KEFU_MODEL"), defaults.model_path),

@@ -16,11 +16,19 @@ from bot.router import EXTERNAL_INTENTS, payload_intent
 from bot.state import SERVICES, Services
 from handoff.models import Button, ChatMessage
 from handoff.signals import detect_language
-from handoff.webutil import json_error, read_json_object, string_field
+from handoff.webutil import (
+    encodes,
+    is_message_id,
+    json_error,
+    read_json_object,
+    same_secret,
+    string_field,
+)
 
 STATIC_DIR = Path(__file__).with_name("static")
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CHANNEL = re.compile(r"[a-z0-9_-]{1,32}")
 routes = web.RouteTableDef()
 
 
@@ -67,7 +75,7 @@ def _services(request: web.Request) -> Services:
 
 
 def _authorised(services: Services, conversation_id: str, token: str) -> None:
-    if not CONVERSATION_ID.match(conversation_id) or not hmac.compare_digest(
+    if not CONVERSATION_ID.match(conversation_id) or not same_secret(
         token, conversation_token(services.settings.secret, conversation_id)
     ):
         raise json_error(403, "bad_conversation", "会话无效，请刷新页面 / Invalid conversation")
@@ -95,7 +103,7 @@ async def new_session(request: web.Request) -> web.Response:
     if customer_id:
         signature = str(body.get("customer_sig") or "")
         expected = customer_signature(services.settings.secret, customer_id)
-        if not CUSTOMER_ID.match(customer_id) or not hmac.compare_digest(signature, expected):
+        if not CUSTOMER_ID.match(customer_id) or not same_secret(signature, expected):
             raise json_error(
                 403, "bad_customer", "登录信息无效，请重新登录 / Invalid customer login"
             )
@@ -112,7 +120,13 @@ async def post_message(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     conversation_id = string_field(body, "conversation_id")
     _authorised(services, conversation_id, string_field(body, "token"))
-    channel = str(body.get("channel") or "rest")[:32]
+    channel = body.get("channel") or "rest"
+    if not isinstance(channel, str) or not CHANNEL.fullmatch(channel):
+        raise json_error(
+            400,
+            "bad_channel",
+            "channel 应为小写字母、数字、_ 或 - / 'channel' must be a-z, 0-9, _ or -",
+        )
     payload = body.get("payload", "")
     if not isinstance(payload, str):
         raise json_error(400, "bad_payload", "payload 应为字符串 / 'payload' must be a string")
@@ -132,7 +146,7 @@ async def get_messages(request: web.Request) -> web.Response:
     conversation_id = request.query.get("conversation_id", "")
     _authorised(services, conversation_id, request.query.get("token", ""))
     after = request.query.get("after", "")
-    if after and not re.fullmatch(r"\d+-\d+", after):
+    if after and not is_message_id(after):
         raise json_error(400, "bad_after", "after 应为消息 id / 'after' must be a message id")
     messages = await services.store.transcript(conversation_id, after=after)
     conversation = await services.store.get(conversation_id)
@@ -153,7 +167,7 @@ async def chat_socket(request: web.Request) -> web.StreamResponse:
         # Registered first, then history: the page drops duplicates by message id.
         after = request.query.get("after", "")
         history = await services.store.transcript(
-            conversation_id, after=after if re.fullmatch(r"\d+-\d+", after) else ""
+            conversation_id, after=after if is_message_id(after) else ""
         )
         conversation = await services.store.get(conversation_id)
         await socket.send_json(
@@ -179,9 +193,9 @@ async def _socket_frame(
 ) -> None:
     try:
         frame = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, a huge number, or nested too deeply
         frame = None
-    if not isinstance(frame, dict):
+    if not isinstance(frame, dict) or not encodes(json.dumps(frame, ensure_ascii=False)):
         frame = {}
     text, payload = frame.get("text"), frame.get("payload", "")
     if frame.get("type") != "message" or not isinstance(text, str) or not isinstance(payload, str):

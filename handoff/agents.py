@@ -116,7 +116,10 @@ class AgentDirectory:
             teams=checked_teams(DEFAULT_TEAMS[role.value] if teams is None else teams),
             capacity=_checked_capacity(capacity),
         )
-        record = asdict(agent) | {"password": await asyncio.to_thread(hash_password, password)}
+        record = asdict(agent) | {
+            "password": await asyncio.to_thread(hash_password, password),
+            "account": secrets.token_hex(8),
+        }
         await self._redis.hset(self._keys.agents, name, json.dumps(record, ensure_ascii=False))
         return agent
 
@@ -162,9 +165,6 @@ class AgentDirectory:
     async def remove(self, name: str) -> bool:
         return bool(await self._redis.hdel(self._keys.agents, name))
 
-    async def exists(self, name: str) -> bool:
-        return bool(await self._redis.hexists(self._keys.agents, name))
-
     async def count(self) -> int:
         return int(await self._redis.hlen(self._keys.agents))
 
@@ -195,24 +195,43 @@ class AgentDirectory:
         return bool(await self._redis.exists(self._keys.agent_online(name)))
 
     async def open_session(self, agent: Agent) -> Session:
+        data = await self._redis.hget(self._keys.agents, agent.name)
+        if data is None:
+            raise ValueError(f"no agent {agent.name!r}")
         session = Session(secrets.token_urlsafe(32), agent, secrets.token_urlsafe(24))
-        record = {"agent": asdict(agent), "csrf_token": session.csrf_token}
+        # The account's own id, not only its name: an account removed and made again under the
+        # same name does not revive the old account's sessions.
+        record = {
+            "name": agent.name,
+            "account": _account_id(json.loads(data)),
+            "csrf_token": session.csrf_token,
+        }
         await self._redis.set(
             self._keys.session(session.session_id), json.dumps(record), ex=SESSION_TTL_SECONDS
         )
         return session
 
     async def session(self, session_id: str) -> Session | None:
+        """The session with the account as it is now: None once the account is gone."""
         if not session_id:
             return None
         data = await self._redis.get(self._keys.session(session_id))
         if data is None:
             return None
         record = json.loads(data)
-        return Session(session_id, _agent(record["agent"]), record["csrf_token"])
+        account = await self._redis.hget(self._keys.agents, str(record.get("name", "")))
+        if account is None or _account_id(json.loads(account)) != record.get("account"):
+            await self.close_session(session_id)
+            return None
+        return Session(session_id, _agent(json.loads(account)), record["csrf_token"])
 
     async def close_session(self, session_id: str) -> None:
         await self._redis.delete(self._keys.session(session_id))
+
+
+def _account_id(record: dict[str, Any]) -> str:
+    # Accounts made before account ids existed are told apart by their password hash.
+    return str(record.get("account") or hashlib.sha256(record["password"].encode()).hexdigest())
 
 
 def _agent(record: dict[str, Any]) -> Agent:

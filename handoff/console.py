@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
-from handoff.agents import Agent, AgentDirectory, AgentRole, Session
-from handoff.live import LiveHub
+from handoff.access import may_see
+from handoff.agents import AgentDirectory, AgentRole, Session
+from handoff.live import SESSION_ENDED, LiveHub
+from handoff.login_throttle import LoginThrottle
 from handoff.models import TEAMS, ChatMessage, Note, Role, Ticket, TicketStatus
 from handoff.queue import ClaimResult, TicketQueue
 from handoff.store import ConversationStore
 from handoff.supervision import Supervision
-from handoff.webutil import json_error, read_json_object, string_field
+from handoff.webutil import json_error, read_json_object, same_secret, string_field
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ class ConsoleServices:
     secure_cookies: bool
     canned: Callable[[str], list[dict[str, str]]]  # blocking: run in a thread
     supervision: Supervision
+    throttle: LoginThrottle
     # The follow-ups promised to customers (a delayed parcel checked again within 2 hours), open
     # ones, due first; None where the shop's own order system keeps them.
     promises: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
@@ -67,6 +71,7 @@ def _services(request: web.Request) -> ConsoleServices:
 
 
 async def _session(request: web.Request) -> Session | None:
+    """The agent's session, with their account as it is now (removed: None)."""
     return await _services(request).agents.session(request.cookies.get(SESSION_COOKIE, ""))
 
 
@@ -77,7 +82,7 @@ async def _api_session(request: web.Request) -> Session:
         raise json_error(401, "not_logged_in", "请先登录 / Please log in")
     if request.method != "GET":
         token = request.headers.get("X-CSRF-Token", "")
-        if not hmac.compare_digest(token, session.csrf_token):
+        if not same_secret(token, session.csrf_token):
             raise json_error(403, "csrf", "请求已失效，请刷新页面 / Stale request, reload the page")
     return session
 
@@ -104,12 +109,19 @@ async def login(request: web.Request) -> web.StreamResponse:
     if not _same_origin(request):
         raise json_error(403, "cross_origin", "不允许跨站登录 / Cross-site login refused")
     form = await request.post()
-    name, password = str(form.get("username", "")), str(form.get("password", ""))
+    name, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:1024]
     services = _services(request)
+    address = request.remote or ""
+    wait = await services.throttle.wait_seconds(name, address)
+    if wait:
+        log.warning("console login for %r from %s throttled", name[:40], address)
+        raise web.HTTPSeeOther(f"/agent/login?error=throttled&minutes={math.ceil(wait / 60)}")
     agent = await services.agents.authenticate(name, password) if name and password else None
     if agent is None:
         log.info("failed console login for %r", name[:40])
+        await services.throttle.failed(name, address)
         raise web.HTTPSeeOther("/agent/login?error=1")
+    await services.throttle.succeeded(name)
     session = await services.agents.open_session(agent)
     response = web.HTTPSeeOther("/agent")
     response.set_cookie(
@@ -142,7 +154,7 @@ async def console_page(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/agent/me")
 async def me(request: web.Request) -> web.Response:
     session = await _api_session(request)
-    agent = await _current_agent(request, session)
+    agent = session.agent
     return web.json_response(
         {
             "name": agent.name,
@@ -158,8 +170,7 @@ async def me(request: web.Request) -> web.Response:
 @routes.get("/api/agent/tickets")
 async def tickets(request: web.Request) -> web.Response:
     """The lines of the agent's teams (supervisors: every line) and the agent's own tickets."""
-    session = await _api_session(request)
-    agent = await _current_agent(request, session)
+    agent = (await _api_session(request)).agent
     queue = _services(request).queue
     waiting = await queue.waiting(None if agent.sees_all_teams else agent.teams)
     mine = await queue.claimed_by(agent.name)
@@ -174,9 +185,9 @@ async def tickets(request: web.Request) -> web.Response:
 
 @routes.get("/api/agent/tickets/{ticket_id}")
 async def ticket_detail(request: web.Request) -> web.Response:
-    await _api_session(request)
+    session = await _api_session(request)
     services = _services(request)
-    ticket = await _ticket(request)
+    ticket = await _visible_ticket(request, session)
     transcript = await services.store.transcript(ticket.conversation_id)
     return web.json_response(
         {
@@ -192,7 +203,7 @@ async def ticket_detail(request: web.Request) -> web.Response:
 async def claim(request: web.Request) -> web.Response:
     session = await _api_session(request)
     services = _services(request)
-    agent = await _current_agent(request, session)
+    agent = session.agent
     ticket = await _ticket(request)
     result = await services.queue.claim(
         ticket.id,
@@ -256,7 +267,7 @@ async def close(request: web.Request) -> web.Response:
 async def add_note(request: web.Request) -> web.Response:
     """An internal note: for colleagues and the next shift, never sent to the customer."""
     session = await _api_session(request)
-    ticket = await _ticket(request)
+    ticket = await _visible_ticket(request, session)
     note = await _note_from(request, session)
     await _services(request).queue.add_note(ticket.id, note)
     return web.json_response({"note": asdict(note)})
@@ -317,9 +328,12 @@ async def supervisor_report(request: web.Request) -> web.Response:
     """The duty report since ``hours`` ago (default: a 12-hour shift)."""
     await _supervisor_session(request)
     try:
-        hours = min(max(float(request.query.get("hours", "12")), 0.1), 24 * 30)
+        hours = float(request.query.get("hours", "12"))
     except ValueError:
-        raise json_error(400, "bad_hours", "hours 应为数字 / 'hours' must be a number") from None
+        hours = math.nan
+    if not math.isfinite(hours):
+        raise json_error(400, "bad_hours", "hours 应为数字 / 'hours' must be a number")
+    hours = min(max(hours, 0.1), 24 * 30)
     since = time.time() - hours * 3600
     return web.json_response(await _services(request).supervision.duty_report(since))
 
@@ -360,22 +374,32 @@ async def agent_socket(request: web.Request) -> web.StreamResponse:
     services = _services(request)
     socket = web.WebSocketResponse(heartbeat=25)
     await socket.prepare(request)
-    services.hub.agents.add(socket)
-    presence = asyncio.create_task(_keep_online(services.agents, session.agent.name))
+    services.hub.agents[socket] = session.session_id
+    presence = asyncio.create_task(_keep_online(services.agents, session.session_id, socket))
     try:
         async for _ in socket:
             pass  # agents act through the JSON API; the socket only carries events to them
     finally:
-        services.hub.agents.discard(socket)
+        services.hub.agents.pop(socket, None)
         presence.cancel()
     return socket
 
 
-async def _keep_online(agents: AgentDirectory, name: str) -> None:
-    """While the console is open the agent is online; once it closes they have the grace
-    period (PRESENCE_GRACE_SECONDS) to come back before their tickets are offered to others."""
+async def _keep_online(
+    agents: AgentDirectory, session_id: str, socket: web.WebSocketResponse
+) -> None:
+    """While the console is open (and its session valid) the agent is online; once it closes
+    they have the grace period (PRESENCE_GRACE_SECONDS) to come back before their tickets are
+    offered to others. A session that ended (account removed) closes the socket."""
     while True:
-        await agents.mark_online(name, PRESENCE_GRACE_SECONDS)
+        try:
+            session = await agents.session(session_id)
+            if session is None:
+                await socket.close(code=SESSION_ENDED, message=b"session ended")
+                return
+            await agents.mark_online(session.agent.name, PRESENCE_GRACE_SECONDS)
+        except RedisError:
+            log.exception("could not refresh an agent's presence; retrying")
         await asyncio.sleep(PRESENCE_REFRESH_SECONDS)
 
 
@@ -387,18 +411,22 @@ async def _note_from(request: web.Request, session: Session) -> Note:
     return Note(session.agent.display_name, text[:MAX_REPLY_CHARS], time.time())
 
 
-async def _current_agent(request: web.Request, session: Session) -> Agent:
-    """The account as it is now (teams and capacity may have changed since the login)."""
-    agent = await _services(request).agents.get(session.agent.name)
-    if agent is None:
-        raise json_error(401, "not_logged_in", "账号已被删除 / This account was removed")
-    return agent
-
-
 async def _ticket(request: web.Request) -> Ticket:
     ticket = await _services(request).queue.get(request.match_info["ticket_id"])
     if ticket is None:
         raise json_error(404, "no_such_ticket", "找不到该会话 / No such ticket")
+    return ticket
+
+
+async def _visible_ticket(request: web.Request, session: Session) -> Ticket:
+    """A ticket of the agent's teams, their own, or any for a supervisor."""
+    ticket = await _ticket(request)
+    if not may_see(session.agent, ticket):
+        raise json_error(
+            403,
+            "other_team",
+            f"该会话属于 {ticket.team} 团队 / It belongs to the {ticket.team} team",
+        )
     return ticket
 
 

@@ -87,6 +87,11 @@ class Keys:
         """String: an agent's login session as JSON."""
         return f"{self.prefix}:session:{session_id}"
 
+    def login_failures(self, kind: str, digest: str) -> str:
+        """Counter with a TTL: failed console logins for an account or from an address (kind),
+        keyed by a digest of the name or address."""
+        return f"{self.prefix}:login-failures:{kind}:{digest}"
+
     def restock(self, sku: str) -> str:
         """Hash: conversation id -> language, of customers waiting for a product to return."""
         return f"{self.prefix}:restock:{sku}"

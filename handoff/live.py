@@ -6,23 +6,35 @@ import asyncio
 import logging
 import weakref
 from collections import defaultdict
+from collections.abc import Awaitable, Callable, Collection
 
 from aiohttp import WSCloseCode, web
 from redis.asyncio import Redis
 
+from handoff.access import Audience
 from handoff.models import Event
 
 log = logging.getLogger(__name__)
 
+# The console's socket closes with this code when the agent's session has ended (logged out,
+# account removed): the page goes to the login instead of reconnecting.
+SESSION_ENDED = 4401
+
 
 class LiveHub:
-    """Open websockets by audience. Weak sets: a socket that goes away leaves on its own."""
+    """Open websockets by audience. Weak collections: a socket that goes away leaves on its own.
 
-    def __init__(self) -> None:
+    Customers' sockets get their own conversation's events. Agents' sockets are kept with their
+    session id, and ``audience`` decides per event which sessions may have it."""
+
+    def __init__(self, audience: Callable[[Event, Collection[str]], Awaitable[Audience]]) -> None:
         self.customers: defaultdict[str, weakref.WeakSet[web.WebSocketResponse]] = defaultdict(
             weakref.WeakSet
         )
-        self.agents: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self.agents: weakref.WeakKeyDictionary[web.WebSocketResponse, str] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._audience = audience
 
     def all_sockets(self) -> list[web.WebSocketResponse]:
         sockets = list(self.agents)
@@ -38,11 +50,17 @@ class LiveHub:
             frame["ticket_id"] = event.ticket_id
         if event.owner:
             frame["owner"] = event.owner
-        targets = list(self.agents)
         if event.conversation_id in self.customers:
             customer_frame = {k: v for k, v in frame.items() if k != "ticket_id"}
             await _send_all(list(self.customers[event.conversation_id]), customer_frame)
-        await _send_all(targets, frame)
+        agent_sockets = list(self.agents.items())
+        if not agent_sockets:
+            return
+        audience = await self._audience(event, {session for _, session in agent_sockets})
+        await _send_all([s for s, session in agent_sockets if session in audience.allowed], frame)
+        for socket, session in agent_sockets:
+            if session in audience.ended:
+                await socket.close(code=SESSION_ENDED, message=b"session ended")
 
     async def close_all(self) -> None:
         for socket in self.all_sockets():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 import json
+import re
 from typing import Any
 
 from aiohttp import web
@@ -41,6 +43,10 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
     try:
         raw = await request.read()
         body = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise json_error(
+            400, "invalid_json", "请求嵌套过深 / The body is nested too deeply"
+        ) from None
     except web.HTTPRequestEntityTooLarge:
         raise json_error(
             413, "body_too_large", "请求内容过大 / The request body is too large"
@@ -49,13 +55,27 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         raise json_error(
             400, "invalid_encoding", "请使用 UTF-8 编码 / The body must be UTF-8"
         ) from None
-    except json.JSONDecodeError:
+    except ValueError:  # not JSON, or a number longer than Python reads (4,300 digits)
         raise json_error(
             400, "invalid_json", "请求不是有效的 JSON / The body is not valid JSON"
         ) from None
     if not isinstance(body, dict):
         raise json_error(400, "invalid_json", "请求应为 JSON 对象 / The body must be a JSON object")
+    if not encodes(json.dumps(body, ensure_ascii=False)):
+        # A "\\ud800" escape decodes to a lone surrogate, which no store or socket can carry.
+        raise json_error(
+            400, "invalid_encoding", "请求含有无效字符 / The body has invalid characters"
+        )
     return body
+
+
+def encodes(text: str) -> bool:
+    """True when the text is valid Unicode (no lone surrogates) and can be sent on."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def string_field(body: dict[str, Any], name: str) -> str:
@@ -65,3 +85,21 @@ def string_field(body: dict[str, Any], name: str) -> str:
             400, "missing_field", f"缺少字段 {name} / The field {name!r} must be a string"
         )
     return value
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """A constant-time comparison that refuses, rather than fails on, a token with characters
+    outside ASCII (``hmac.compare_digest`` raises TypeError on those)."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
+# A Redis stream id (milliseconds-sequence), each part a 64-bit unsigned number.
+_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+
+
+def is_message_id(value: str) -> bool:
+    """A message id as the transcript gives them: ASCII digits only (``\\d`` would take other
+    scripts' digits), each part in the range Redis accepts."""
+    return bool(_STREAM_ID.fullmatch(value)) and all(int(part) < 2**64 for part in value.split("-"))

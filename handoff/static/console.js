@@ -262,7 +262,9 @@
         if (selected && frame.ticket_id === selected.ticket.id) open(selected.ticket.id);
       }
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
+      // 4401: the session ended (logged out elsewhere, account removed).
+      if (event.code === 4401) { location.href = "/agent/login"; return; }
       $("live").textContent = "重连中 · reconnecting";
       setTimeout(connect, 1000);
     });

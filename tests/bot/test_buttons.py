@@ -43,7 +43,7 @@ class RasaStub:
 async def rasa(aiohttp_server):
     stub = RasaStub()
     stub_app = web.Application()
-    stub_app.router.add_post("/webhooks/rest/webhook", stub.webhook)
+    stub_app.router.add_post("/webhooks/kefu/webhook", stub.webhook)
     stub.server = await aiohttp_server(stub_app)
     return stub
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.runner import Child, ChildDied, Supervisor, child_env, children
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import PROJECT_ROOT, Settings, load
 from tests.waiting import async_wait_until, wait_until
 
 
@@ -105,6 +105,26 @@ def test_children_bind_to_the_configured_host_and_share_one_redis(settings: Sett
     assert rasa.env["RASA_TELEMETRY_ENABLED"] == "false"
     actions = next(c for c in servers if c.name == "actions")
     assert actions.env["SANIC_HOST"] == "127.0.0.1"
+
+
+def test_the_embedded_redis_gets_a_password_that_persists_and_is_not_on_its_command_line(
+    settings: Settings,
+):
+    first = settings.with_secrets()
+    assert first.embedded_redis_password == settings.with_secrets().embedded_redis_password
+    assert first.effective_redis_url.startswith(f"redis://:{first.embedded_redis_password}@")
+    redis, servers = children(first)
+    assert redis is not None
+    assert all(first.embedded_redis_password not in arg for arg in redis.argv)
+    config = Path(redis.argv[1])
+    assert config.read_text() == f"requirepass {first.embedded_redis_password}\n"
+    assert config.stat().st_mode & 0o077 == 0
+    # Every child reaches Redis with it; the tools find it in var/.
+    assert servers[0].env["KEFU_RASA_REDIS_PASSWORD"] == first.embedded_redis_password
+    environ = {"KEFU_VAR_DIR": str(settings.var_dir)}
+    assert load(environ, dotenv=settings.var_dir / "none").effective_redis_url == (
+        first.effective_redis_url
+    )
 
 
 def test_rasa_takes_a_token_that_starts_with_a_dash(tmp_path: Path):

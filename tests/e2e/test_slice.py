@@ -224,7 +224,7 @@ async def test_a_message_sent_while_rasa_is_down_is_answered_when_it_is_back(sys
         rasa_port=rasa_port,
         var_dir=tmp_path,
         secret="s",
-        rasa_token="t",
+        rasa_token=system.launched.rasa_token,
         rasa_timeout=5,
     )
     async with TestClient(TestServer(create_app(settings))) as client:

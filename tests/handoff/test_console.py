@@ -1,81 +1,7 @@
 """The agent console against a real Redis: login, CSRF, claim, reply, close."""
 
-import functools
-import time
-from pathlib import Path
-
-import pytest
-from aiohttp import web
-from redis.asyncio import Redis
-
-from faq.canned import standard_answers
-from handoff.agents import AgentDirectory, AgentRole, Session
-from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
-from handoff.keys import Keys
-from handoff.live import LiveHub
-from handoff.models import ChatMessage, Owner, Role, Ticket
-from handoff.queue import TicketQueue
-from handoff.store import ConversationStore
-from handoff.supervision import Supervision
-
-PASSWORD = "correct horse battery"
-KB_DIR = Path(__file__).resolve().parents[2] / "faq" / "kb"
-
-
-@pytest.fixture
-async def console(aiohttp_client, redis: Redis, keys: Keys):
-    events: list[tuple[str, str]] = []
-
-    async def on_claimed(ticket: Ticket, session: Session) -> None:
-        events.append(("claimed", ticket.id))
-
-    async def on_closed(ticket: Ticket) -> None:
-        events.append(("closed", ticket.id))
-
-    store, queue = ConversationStore(redis, keys, 600), TicketQueue(redis, keys, 600)
-    agents = AgentDirectory(redis, keys)
-    await agents.add("alice", PASSWORD, display_name="小爱")
-    await agents.add("bob", PASSWORD)
-    await agents.add("sue", PASSWORD, AgentRole.SUPERVISOR)
-    app = web.Application()
-    app[CONSOLE] = ConsoleServices(
-        agents,
-        queue,
-        store,
-        LiveHub(),
-        ConsoleHooks(on_claimed, on_closed),
-        secure_cookies=False,
-        canned=functools.partial(standard_answers, KB_DIR),
-        supervision=Supervision(redis, keys, queue, 600),
-    )
-    add_console(app)
-    client = await aiohttp_client(app)
-    client.events = events
-    client.store, client.queue, client.agents = store, queue, agents
-    return client
-
-
-async def log_in(client, name="alice") -> str:
-    response = await client.post(
-        "/agent/login", data={"username": name, "password": PASSWORD}, allow_redirects=False
-    )
-    assert response.status == 303 and response.headers["Location"] == "/agent"
-    me = await (await client.get("/api/agent/me")).json()
-    return me["csrf_token"]
-
-
-async def waiting_ticket(client, text="<img src=x onerror=alert(1)> 我要退货") -> str:
-    await client.store.append(ChatMessage("conv-1", Role.CUSTOMER, text, time.time()))
-    place = await client.queue.open(
-        "conv-1",
-        "web",
-        priority=2,
-        team="after_sale",
-        reasons=("explicit_request",),
-        summary="summary",
-        packet={"turns": []},
-    )
-    return place.ticket_id
+from handoff.models import Owner, Role
+from tests.handoff.conftest import PASSWORD, log_in, waiting_ticket
 
 
 async def test_the_console_needs_a_login(console):
@@ -185,6 +111,9 @@ async def test_notes_stay_internal_and_transfers_are_recorded(console):
     )
     ticket = (await moved.json())["ticket"]
     assert ticket["status"] == "queued" and ticket["team"] == "complaints"
+    # Handed to a team she is not in: the ticket is theirs now, its notes too.
+    assert (await console.get(f"/api/agent/tickets/{ticket_id}")).status == 403
+    await log_in(console, "sue")
     detail = await (await console.get(f"/api/agent/tickets/{ticket_id}")).json()
     assert [n["text"] for n in detail["notes"]] == [
         "客户已提供照片",

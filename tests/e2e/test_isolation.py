@@ -1,0 +1,41 @@
+"""Only kefu reaches Rasa and Redis: the webhook wants kefu's token, Redis its password."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import AuthenticationError, ResponseError
+
+FORGED = {"sender": "web-someone-else", "message": "我的订单", "metadata": {"customer_id": "C1"}}
+
+
+async def test_rasa_answers_only_kefu(system):
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{system.rasa_url}/webhooks/rest/webhook", json=FORGED) as plain:
+            assert plain.status == 404  # Rasa's own REST channel is not enabled
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer 令牌"}):
+            async with http.post(
+                f"{system.rasa_url}/webhooks/kefu/webhook", json=FORGED, headers=headers
+            ) as refused:
+                assert refused.status == 401
+        async with http.post(
+            f"{system.rasa_url}/webhooks/kefu/webhook",
+            json={"sender": "isolation-check", "message": "你好", "metadata": {}},
+            headers={"Authorization": f"Bearer {system.launched.rasa_token}"},
+        ) as accepted:
+            assert accepted.status == 200 and isinstance(await accepted.json(), list)
+
+
+async def test_the_embedded_redis_wants_its_password(system):
+    anonymous = Redis(port=system.launched.ports["redis"])
+    try:
+        with pytest.raises((AuthenticationError, ResponseError), match=r"(?i)auth"):
+            await anonymous.get("kefu:agents")
+    finally:
+        await anonymous.aclose()
+    known = Redis.from_url(system.redis_url)
+    try:
+        assert await known.ping()
+    finally:
+        await known.aclose()

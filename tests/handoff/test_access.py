@@ -1,0 +1,149 @@
+"""Who sees what in the console: teams, owners, supervisors, removed and demoted accounts, the
+live socket's frames and the login throttle (against a real Redis)."""
+
+import time
+
+import pytest
+
+from handoff.agents import AgentRole
+from handoff.live import SESSION_ENDED
+from handoff.models import ChatMessage, Event, Role
+from tests.handoff.conftest import PASSWORD, log_in
+
+COMPLAINT = "我要投诉，电话 13812345678，银行卡 6222020200112233445"
+
+
+async def complaint_ticket(console, conversation="conv-complaint") -> str:
+    await console.store.append(ChatMessage(conversation, Role.CUSTOMER, COMPLAINT, time.time()))
+    place = await console.queue.open(
+        conversation,
+        "web",
+        priority=3,
+        team="complaints",
+        reasons=("crisis_keyword",),
+        summary="complaint",
+        packet={"turns": []},
+    )
+    return place.ticket_id
+
+
+@pytest.mark.parametrize(
+    ("agent", "status"), [("alice", 403), ("bob", 403), ("carol", 200), ("sue", 200)]
+)
+async def test_a_ticket_is_for_its_team_and_supervisors(console, agent, status):
+    ticket_id = await complaint_ticket(console)
+    headers = {"X-CSRF-Token": await log_in(console, agent)}
+    detail = await console.get(f"/api/agent/tickets/{ticket_id}")
+    assert detail.status == status
+    note = await console.post(
+        f"/api/agent/tickets/{ticket_id}/notes", json={"text": "看过了"}, headers=headers
+    )
+    assert note.status == status
+    if status == 403:
+        body = await detail.json()
+        assert body["error"] == "other_team" and "13812345678" not in str(body)
+        assert await console.queue.notes(ticket_id) == []
+
+
+async def test_the_agent_holding_a_ticket_sees_it_whatever_their_team(console):
+    ticket_id = await complaint_ticket(console)
+    headers = {"X-CSRF-Token": await log_in(console, "carol")}
+    await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=headers)
+    moved = await console.post(
+        f"/api/agent/tickets/{ticket_id}/transfer", json={"agent": "alice"}, headers=headers
+    )
+    assert moved.status == 200
+    await log_in(console, "alice")
+    assert (await console.get(f"/api/agent/tickets/{ticket_id}")).status == 200
+    await log_in(console, "bob")
+    assert (await console.get(f"/api/agent/tickets/{ticket_id}")).status == 403
+
+
+async def test_a_removed_account_is_logged_out_at_its_next_request(console):
+    headers = {"X-CSRF-Token": await log_in(console, "carol")}
+    assert (await console.get("/api/agent/tickets")).status == 200
+    await console.agents.remove("carol")
+    assert (await console.get("/api/agent/tickets")).status == 401
+    reply = await console.post("/api/agent/tickets/1/close", json={}, headers=headers)
+    assert reply.status == 401
+    # An account made again under the same name does not revive the old sessions.
+    await console.agents.add("carol", PASSWORD, teams=("complaints",))
+    assert (await console.get("/api/agent/tickets")).status == 401
+
+
+async def test_a_demoted_supervisor_loses_supervisor_views_at_once(console):
+    await log_in(console, "sue")
+    assert (await console.get("/api/agent/supervisor/complaints")).status == 200
+    await console.agents.update("sue", role=AgentRole.AGENT, teams=("pre_sale",))
+    refused = await console.get("/api/agent/supervisor/complaints")
+    assert refused.status == 403 and (await refused.json())["error"] == "supervisors_only"
+    me = await (await console.get("/api/agent/me")).json()
+    assert me["role"] == "agent" and me["teams"] == ["pre_sale"]
+
+
+async def next_frame(socket) -> dict:
+    return await socket.receive_json(timeout=5)
+
+
+async def test_live_frames_go_only_to_agents_who_may_see_them(console):
+    complaint = await complaint_ticket(console)
+    await log_in(console, "alice")
+    alice = await console.ws_connect("/ws/agent")
+    live = console.app_hub
+    # A conversation still with the bot, and the complaints team's ticket: not for alice.
+    await live.dispatch(Event("message", conversation_id="conv-bot", message={"text": "地址"}))
+    await live.dispatch(Event("message", conversation_id="conv-complaint", message={"t": "x"}))
+    await live.dispatch(Event("ticket_claimed", ticket_id=complaint, owner="agent"))
+    # Then one of her team's: it is the first frame she gets.
+    await console.store.append(ChatMessage("conv-mine", Role.CUSTOMER, "退货", time.time()))
+    await console.queue.open(
+        "conv-mine", "web", priority=2, team="after_sale", reasons=(), summary="", packet={}
+    )
+    await live.dispatch(Event("message", conversation_id="conv-mine", message={"text": "退货"}))
+    frame = await next_frame(alice)
+    assert frame["conversation_id"] == "conv-mine" and frame["message"] == {"text": "退货"}
+    await alice.close()
+
+
+async def test_a_removed_agents_socket_is_closed_at_the_next_frame(console):
+    await log_in(console, "bob")
+    bob = await console.ws_connect("/ws/agent")
+    await console.agents.remove("bob")
+    await console.app_hub.dispatch(Event("ticket_opened", ticket_id="1"))
+    closing = await bob.receive(timeout=5)
+    assert closing.data == SESSION_ENDED
+    await bob.close()
+
+
+async def wrong_login(console, name):
+    response = await console.post(
+        "/agent/login", data={"username": name, "password": "guess-guess"}, allow_redirects=False
+    )
+    return response.headers["Location"]
+
+
+async def test_logins_are_throttled_per_account(console):
+    for _ in range(5):
+        assert await wrong_login(console, "alice") == "/agent/login?error=1"
+    assert (await wrong_login(console, "alice")).startswith("/agent/login?error=throttled")
+    # The right password does not get through while throttled...
+    right = await console.post(
+        "/agent/login", data={"username": "alice", "password": PASSWORD}, allow_redirects=False
+    )
+    assert right.headers["Location"] == "/agent/login?error=throttled&minutes=15"
+    # ...but other accounts are not locked by alice's guesses.
+    await log_in(console, "bob")
+
+
+async def test_logins_are_throttled_per_address(console):
+    for number in range(20):
+        assert await wrong_login(console, f"nobody{number}") == "/agent/login?error=1"
+    assert (await wrong_login(console, "bob")).startswith("/agent/login?error=throttled")
+
+
+async def test_a_good_login_clears_the_accounts_failures(console):
+    for _ in range(4):
+        await wrong_login(console, "alice")
+    await log_in(console, "alice")
+    for _ in range(4):
+        assert await wrong_login(console, "alice") == "/agent/login?error=1"
