@@ -64,11 +64,12 @@ def asks_for_latest(text: str) -> bool:
 
 def request_id(tracker: Tracker, operation: str, order_id: str) -> str:
     """The same for a retried action on the same customer message, different for a new one:
-    the backend then changes the order at most once per confirmation."""
+    the backend then changes the order at most once per confirmation. The message is known by
+    the id kefu gave it (a copy kefu sends again carries the same), else by its time."""
     confirmation = ""
     for event in reversed(tracker.events):
         if event.get("event") == "user":
-            confirmation = repr(event.get("timestamp"))
+            confirmation = str(event.get("message_id") or repr(event.get("timestamp")))
             break
     raw = f"{tracker.sender_id}|{operation}|{order_id}|{confirmation}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]

@@ -29,9 +29,16 @@ class RasaClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     async def send(
-        self, conversation_id: str, text: str, metadata: dict[str, Any]
+        self, conversation_id: str, text: str, metadata: dict[str, Any], message_id: str = ""
     ) -> list[BotReply]:
-        body = {"sender": conversation_id, "message": text, "metadata": metadata}
+        """The bot's replies to a customer message. Rasa answers a ``message_id`` once: the
+        same id again gets the first answer, and nothing runs twice."""
+        body = {
+            "sender": conversation_id,
+            "message": text,
+            "metadata": metadata,
+            "message_id": message_id,
+        }
         replies = await self._post("/webhooks/kefu/webhook", body)
         return _replies(replies if isinstance(replies, list) else [])
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import secrets
 import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from bot.availability import ServiceHours, callback_promise
 from bot.rasa_client import BotReply, RasaClient, RasaUnavailable
@@ -19,7 +26,7 @@ from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
 from handoff.sentiment import EmotionModel
 from handoff.signals import Rule, Signals, compute_signals
-from handoff.store import ConversationStore
+from handoff.store import Accepted, ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -44,22 +51,36 @@ def as_words(text: str) -> str:
     return "\uff0f" + stripped[1:] if stripped.startswith("/") else stripped
 
 
+# A message nobody has started to answer this long after it was accepted is answered by the
+# recovery loop (its process died, Rasa was down, or the answer could not be stored).
+RECOVER_AFTER_SECONDS = 5.0
+
+
 @dataclass(frozen=True)
-class HeldMessage:
-    """A customer message accepted while Rasa was unreachable, delivered when it is back."""
+class PendingMessage:
+    """A customer message accepted for the bot and not yet answered (``ConversationStore``)."""
 
     text: str  # what the customer typed, or the title of the button they tapped
     channel: str
     ts: float
     signals: dict[str, Any]
     payload: str = ""  # the tapped button's payload, for Rasa
+    # Carried to Rasa, which answers a message id once (a redelivered copy gets the first
+    # answer), and to the actions' request ids: a copy changes no order twice.
+    message_id: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, data: str) -> HeldMessage:
+    def from_json(cls, data: str) -> PendingMessage:
         return cls(**json.loads(data))
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    stored: Accepted
+    language: str  # of the message: for what the customer is told about it
 
 
 class Router:
@@ -73,7 +94,11 @@ class Router:
         emotion: EmotionModel,
         agents: AgentDirectory,
         hours: ServiceHours,
+        *,
+        lease_seconds: int = 35,
     ) -> None:
+        """``lease_seconds``: how long answering one message may take at most (two calls to
+        Rasa): a process killed while answering holds the conversation no longer."""
         self._store = store
         self._queue = queue
         self._rasa = rasa
@@ -82,42 +107,123 @@ class Router:
         self._emotion = emotion
         self._agents = agents
         self._hours = hours
+        # One answer at a time per conversation in this process; the store's lease does the
+        # same across processes (and outlives no process by more than its TTL).
+        self._answering: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._lease_seconds = lease_seconds
 
     async def customer_message(
-        self, conversation_id: str, channel: str, text: str, payload: str = ""
+        self, conversation_id: str, channel: str, text: str, payload: str = "", sent_id: str = ""
     ) -> list[ChatMessage]:
-        """Record the message and return what the customer is told now (nothing while a human
-        owns it). A tapped button comes as its title (``text``: the transcript, the signals) and
-        its ``payload`` (for Rasa), which the channel has checked the bot offered."""
-        await self._store.touch(conversation_id, channel)
-        await self._store.append(ChatMessage(conversation_id, Role.CUSTOMER, text, time.time()))
-        conversation = await self._store.get(conversation_id)
-        if conversation.owner is not Owner.BOT:
-            return []  # the agent's console shows it; the bot stays silent
-        signals = await self._assess(conversation_id, text)
-        held = HeldMessage(text, channel, time.time(), signals.to_metadata(), payload)
-        # Earlier messages still waiting for Rasa go first: this one queues behind them.
-        if not await self._store.has_held(conversation_id):
-            try:
-                return await self._to_bot(conversation, held, signals)
-            except RasaUnavailable as error:
-                log.warning("Rasa unavailable, holding message of %s: %s", conversation_id, error)
-        await self._store.hold(conversation_id, held.to_json())
-        notice = self._texts.get("rasa_unavailable", signals.language)
-        return [await self._say(conversation_id, Role.SYSTEM, notice)]
+        """Accept the message, then answer it: what the customer is told now (nothing while a
+        human owns it). A tapped button comes as its title (``text``: the transcript, the
+        signals) and its ``payload`` (for Rasa), which the channel has checked the bot offered."""
+        accepted = await self.accept(conversation_id, channel, text, payload, sent_id)
+        return await self.answer(accepted)
 
-    async def deliver_held(self) -> int:
-        """Send held messages to Rasa, oldest first per conversation; stops at the first failure."""
-        delivered = 0
-        for conversation_id in await self._store.conversations_with_held():
-            while (payload := await self._store.oldest_held(conversation_id)) is not None:
-                held = HeldMessage.from_json(payload)
-                conversation = await self._store.get(conversation_id)
-                if conversation.owner is Owner.BOT:
-                    await self._to_bot(conversation, held, Signals.from_metadata(held.signals))
-                await self._store.release_oldest(conversation_id)
-                delivered += 1
-        return delivered
+    async def accept(
+        self, conversation_id: str, channel: str, text: str, payload: str = "", sent_id: str = ""
+    ) -> Acceptance:
+        """Store the message durably as awaiting an answer (or for the agent who owns the
+        conversation). Once this returns, the message is answered even if this process dies.
+        ``sent_id``: the channel's id for it; the same id again is the same message."""
+        await self._store.touch(conversation_id, channel)
+        signals = await self._assess(conversation_id, text)
+        pending = PendingMessage(
+            text, channel, time.time(), signals.to_metadata(), payload, secrets.token_hex(12)
+        )
+        message = ChatMessage(conversation_id, Role.CUSTOMER, text, pending.ts, sent_id=sent_id)
+        accepted = await self._store.accept(
+            message, pending.to_json(), sent_id or pending.message_id
+        )
+        if accepted.new and accepted.owner is Owner.BOT:
+            await self._store.record_signals(conversation_id, signals.turn(text))
+            if signals.escalation:
+                log.info(
+                    "escalation for %s: %s (fired: %s; matched %r)",
+                    conversation_id,
+                    signals.escalation.rule_id,
+                    ",".join(signals.fired),
+                    signals.escalation.matched,
+                )
+        return Acceptance(accepted, signals.language)
+
+    async def answer(self, acceptance: Acceptance) -> list[ChatMessage]:
+        """Answer the conversation's pending messages, oldest first, up to the accepted one;
+        what was said. When that cannot happen now (Rasa or Redis down, another process at
+        it), the customer is told their message is kept and the recovery loop answers it."""
+        accepted = acceptance.stored
+        conversation_id = accepted.message.conversation_id
+        if not accepted.new or accepted.owner is not Owner.BOT:
+            return []  # answered (or being answered) already, or the agent's console shows it
+        try:
+            said = await self._answer_pending(conversation_id)
+        except (RasaUnavailable, RedisError) as error:
+            log.warning("message of %s kept for later: %s", conversation_id, error)
+            said = None
+        if said is not None:
+            return said
+        notice = self._texts.get("rasa_unavailable", acceptance.language)
+        try:
+            return [await self._say(conversation_id, Role.SYSTEM, notice)]
+        except RedisError:
+            return [ChatMessage(conversation_id, Role.SYSTEM, notice, time.time())]
+
+    async def answer_pending(self, older_than: float = RECOVER_AFTER_SECONDS) -> int:
+        """The recovery loop's step: answer the messages nobody is answering (accepted more than
+        ``older_than`` seconds ago), oldest first per conversation. How many conversations were."""
+        answered = 0
+        for conversation_id in await self._store.conversations_with_pending():
+            oldest = await self._store.oldest_pending(conversation_id)
+            if oldest is None or time.time() - PendingMessage.from_json(oldest).ts < older_than:
+                continue
+            said = await self._answer_pending(conversation_id, recovering=True)
+            answered += 0 if said is None else 1
+        return answered
+
+    async def _answer_pending(
+        self, conversation_id: str, recovering: bool = False
+    ) -> list[ChatMessage] | None:
+        """Every pending message of the conversation, in order; None when another process
+        holds the conversation. Raises RasaUnavailable or RedisError, leaving the rest pending."""
+        said: list[ChatMessage] = []
+        async with self._turn(conversation_id) as ours:
+            if not ours:
+                return None
+            while (record := await self._store.oldest_pending(conversation_id)) is not None:
+                said += await self._answer_one(conversation_id, PendingMessage.from_json(record))
+        return said
+
+    @asynccontextmanager
+    async def _turn(self, conversation_id: str) -> AsyncIterator[bool]:
+        lock = self._answering.get(conversation_id)
+        if lock is None:
+            lock = self._answering[conversation_id] = asyncio.Lock()
+        async with lock:
+            token = secrets.token_hex(8)
+            if not await self._store.lease(conversation_id, token, self._lease_seconds):
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                try:
+                    await self._store.release(conversation_id, token)
+                except RedisError:
+                    log.warning("could not release %s; its lease runs out", conversation_id)
+
+    async def _answer_one(self, conversation_id: str, pending: PendingMessage) -> list[ChatMessage]:
+        conversation = await self._store.get(conversation_id)
+        replies: list[ChatMessage] = []
+        if conversation.owner is Owner.BOT:
+            replies = await self._to_bot(
+                conversation, pending, Signals.from_metadata(pending.signals)
+            )
+        # Owned by a person meanwhile: the console shows the message; the bot says nothing.
+        stored = await self._store.complete(conversation_id, pending.message_id, replies)
+        return stored or []
 
     async def hand_back(self, conversation_id: str) -> list[ChatMessage]:
         """The agent closed the ticket: the bot greets the customer again."""
@@ -129,42 +235,32 @@ class Router:
         return [await self._say(conversation_id, Role.BOT, r.text, r) for r in replies]
 
     async def _assess(self, conversation_id: str, text: str) -> Signals:
-        """This message's signals in the light of the earlier turns; stored, and logged with the
-        reason codes when a rule fires."""
+        """This message's signals in the light of the earlier turns (``accept`` stores them)."""
         scores = self._emotion.score(text)
         history = await self._store.recent_signals(conversation_id)
-        signals = compute_signals(
+        return compute_signals(
             text, self._rules, anger=scores.anger, negative=scores.negative, history=history
         )
-        await self._store.record_signals(conversation_id, signals.turn(text))
-        if signals.escalation:
-            log.info(
-                "escalation for %s: %s (fired: %s; matched %r)",
-                conversation_id,
-                signals.escalation.rule_id,
-                ",".join(signals.fired),
-                signals.escalation.matched,
-            )
-        return signals
 
     async def _to_bot(
-        self, conversation: Conversation, held: HeldMessage, signals: Signals
+        self, conversation: Conversation, pending: PendingMessage, signals: Signals
     ) -> list[ChatMessage]:
+        """The bot's answer, and the hand-over a rule asks for, not yet stored."""
         conversation_id = conversation.conversation_id
         metadata = {
-            "channel": held.channel,
+            "channel": pending.channel,
             "signals": signals.to_metadata(),
-            "sent_at": held.ts,
+            "sent_at": pending.ts,
             # Only a channel-verified identity travels here: the order actions trust it.
             "customer_id": conversation.customer_id,
         }
-        if held.payload:
-            metadata["button_title"] = held.text  # the agent's packet shows what was chosen
-        message = held.payload or as_words(held.text)
-        replies = await self._rasa.send(conversation_id, message, metadata)
-        said = [await self._say(conversation_id, Role.BOT, r.text, r) for r in replies]
+        if pending.payload:
+            metadata["button_title"] = pending.text  # the agent's packet shows what was chosen
+        message = pending.payload or as_words(pending.text)
+        replies = await self._rasa.send(conversation_id, message, metadata, pending.message_id)
+        said = [self._message(conversation_id, Role.BOT, r.text, r) for r in replies]
         if signals.escalation and (await self._store.get(conversation_id)).owner is Owner.BOT:
-            said += await self._escalate(conversation_id, held.channel, signals)
+            said += await self._escalate(conversation_id, pending.channel, signals, said)
         conversation = await self._store.get(conversation_id)
         if conversation.owner is Owner.QUEUE and conversation.ticket_id:
             said += await self._promise_callback(conversation.ticket_id, signals.language)
@@ -186,22 +282,23 @@ class Router:
             else promise.strftime("%m-%d %H:%M")
         )
         notice = self._texts.get("callback_promised", language, when=when)
-        return [await self._say(ticket.conversation_id, Role.SYSTEM, notice)]
+        return [self._message(ticket.conversation_id, Role.SYSTEM, notice)]
 
     async def _escalate(
-        self, conversation_id: str, channel: str, signals: Signals
+        self, conversation_id: str, channel: str, signals: Signals, said: list[ChatMessage]
     ) -> list[ChatMessage]:
-        """A rule fired: Rasa's handoff action builds the packet; without Rasa, build it here."""
+        """A rule fired: Rasa's handoff action builds the packet; without Rasa, build it here
+        (from the transcript and ``said``, the bot's answer not yet stored)."""
         try:
             replies = await self._rasa.trigger_intent(conversation_id, ESCALATE_INTENT)
-            return [await self._say(conversation_id, Role.BOT, r.text, r) for r in replies]
+            return [self._message(conversation_id, Role.BOT, r.text, r) for r in replies]
         except RasaUnavailable:
             log.warning("escalating %s without Rasa", conversation_id)
         assert signals.escalation is not None
         rule = signals.escalation
         turns = [
             Turn(m.role.value, m.text, m.ts)
-            for m in await self._store.transcript(conversation_id)
+            for m in [*await self._store.transcript(conversation_id), *said]
             if m.role in (Role.CUSTOMER, Role.BOT)
         ]
         packet = build_packet(
@@ -225,11 +322,15 @@ class Router:
         notice = self._texts.get(
             "handoff_direct", signals.language, position=max(place.position, 1)
         )
-        return [await self._say(conversation_id, Role.SYSTEM, notice)]
+        return [self._message(conversation_id, Role.SYSTEM, notice)]
+
+    @staticmethod
+    def _message(
+        conversation_id: str, role: Role, text: str, reply: BotReply | None = None
+    ) -> ChatMessage:
+        return ChatMessage(conversation_id, role, text, time.time(), reply.buttons if reply else ())
 
     async def _say(
         self, conversation_id: str, role: Role, text: str, reply: BotReply | None = None
     ) -> ChatMessage:
-        buttons = reply.buttons if reply else ()
-        message = ChatMessage(conversation_id, role, text, time.time(), buttons)
-        return await self._store.append(message)
+        return await self._store.append(self._message(conversation_id, role, text, reply))

@@ -1,7 +1,9 @@
 """``python -m bot run``: Redis, the action server, Rasa and the kefu server, supervised together.
 
-Starts every part, waits until each is healthy, prints the URLs, and stops them all on Ctrl-C
-or SIGTERM. When a part dies, it says which and why (its last log lines) and stops the rest.
+Starts every part, waits until each is healthy, prints the URLs, and keeps them up: a part that
+dies, or stops answering its health check, is restarted with backoff and logged (which and why,
+its last log lines). Only a part that keeps failing stops the system. Ctrl-C or SIGTERM stops
+the parts in order: kefu first (it may still be answering), Redis last.
 """
 
 from __future__ import annotations
@@ -33,16 +35,33 @@ _PR_SET_PDEATHSIG = 1
 DEMO_AGENT = "demo"
 
 
+@dataclass(frozen=True)
+class RestartPolicy:
+    """When a part is restarted, and when the runner gives up on it."""
+
+    check_seconds: float = 2.0  # how often each part's health is checked
+    unhealthy_checks: int = 5  # failed checks in a row before a live part is restarted
+    first_delay_seconds: float = 1.0  # doubled for each restart within the window
+    max_delay_seconds: float = 30.0
+    max_restarts: int = 5  # within window_seconds; one more and the system stops
+    window_seconds: float = 600.0
+
+
 class ChildDied(Exception):
-    def __init__(self, child: Child) -> None:
+    def __init__(self, child: Child, why: str = "") -> None:
         self.child = child
-        code = child.process.returncode if child.process else None
-        reason = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-        tail = "\n".join("    " + line for line in child.tail)
-        super().__init__(
-            f"{child.name} stopped unexpectedly ({reason}). Its last lines "
-            f"(full log: {child.log_path}):\n{tail}"
-        )
+        super().__init__(f"{child.name} {why or describe_end(child)}. {last_lines(child)}")
+
+
+def describe_end(child: Child) -> str:
+    code = child.process.returncode if child.process else None
+    reason = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+    return f"stopped unexpectedly ({reason})"
+
+
+def last_lines(child: Child) -> str:
+    tail = "\n".join("    " + line for line in child.tail)
+    return f"Its last lines (full log: {child.log_path}):\n{tail}"
 
 
 @dataclass
@@ -52,6 +71,9 @@ class Child:
     env: dict[str, str]
     log_path: Path
     ready: Callable[[], Awaitable[bool]]
+    # Whether a running part still works (default: ``ready``). kefu's differs: it answers 503
+    # while Rasa is down, and must not be restarted for that.
+    live: Callable[[], Awaitable[bool]] | None = None
     process: asyncio.subprocess.Process | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=30))
     pump: asyncio.Task[None] | None = None
@@ -62,9 +84,15 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, say: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        say: Callable[[str], None] = print,
+        policy: RestartPolicy | None = None,
+    ) -> None:
         self.settings = settings
         self.say = say
+        self.policy = policy or RestartPolicy()
         self.children: list[Child] = []
         self.stopping = False
 
@@ -83,7 +111,8 @@ class Supervisor:
             preexec_fn=_terminate_with_parent,
         )
         child.pump = asyncio.create_task(_pump(child))
-        self.children.append(child)
+        if child not in self.children:
+            self.children.append(child)
 
     async def wait_ready(self, children: list[Child], timeout: float) -> None:
         """Poll each child's health until all answer; a child that exits meanwhile raises."""
@@ -108,26 +137,89 @@ class Supervisor:
             if not child.alive and not self.stopping:
                 raise ChildDied(child)
 
-    async def watch(self) -> None:
-        """Return (by raising ChildDied) when any child stops on its own."""
-        waits = {asyncio.create_task(c.process.wait()): c for c in self.children if c.process}
-        done, rest = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        for task in rest:
-            task.cancel()
-        child = waits[done.pop()]
+    async def keep_up(self) -> None:
+        """Until cancelled, restart each part that dies or stops answering; raises ChildDied
+        when one fails more than ``max_restarts`` times within the window."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                for child in list(self.children):
+                    group.create_task(self._keep_child_up(child))
+        except ExceptionGroup as failed:
+            died = failed.subgroup(ChildDied)
+            if died is None:
+                raise
+            raise died.exceptions[0] from None
+
+    async def _keep_child_up(self, child: Child) -> None:
+        policy = self.policy
+        restarts: deque[float] = deque()
+        failed_checks = 0
+        while True:
+            await asyncio.sleep(policy.check_seconds)
+            if child.alive:
+                if await (child.live or child.ready)():
+                    failed_checks = 0
+                    continue
+                failed_checks += 1
+                if failed_checks < policy.unhealthy_checks:
+                    continue
+                why = f"did not answer its health check {failed_checks} times in a row"
+            else:
+                await self._drain_log(child)
+                why = describe_end(child)
+            failed_checks = 0
+            now = time.monotonic()
+            restarts.append(now)
+            while restarts and now - restarts[0] > policy.window_seconds:
+                restarts.popleft()
+            if len(restarts) > policy.max_restarts:
+                raise ChildDied(
+                    child, f"{why}, after {policy.max_restarts} restarts: it keeps failing"
+                )
+            delay = min(
+                policy.first_delay_seconds * 2 ** (len(restarts) - 1), policy.max_delay_seconds
+            )
+            self.say(f"  {child.name} {why}; restarting it in {delay:.0f} s. {last_lines(child)}")
+            await self._end(child)
+            await asyncio.sleep(delay)
+            await self.start(child)
+            if await self._became_ready(child, self.settings.start_timeout):
+                self.say(f"  {child.name:<8} restarted and ready")
+
+    async def _became_ready(self, child: Child, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while child.alive and time.monotonic() < deadline:
+            if await child.ready():
+                return True
+            await asyncio.sleep(0.5)
+        return False  # dead or still not ready: the next check restarts it again
+
+    async def _drain_log(self, child: Child) -> None:
+        """The dead part's last lines, which explain its death (a worker it forked may hold
+        the pipe open: then not longer than a moment)."""
         if child.pump:
-            await child.pump  # the last lines explain the death
-        raise ChildDied(child)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(child.pump), 2)
+
+    async def _end(self, child: Child) -> None:
+        """Its whole session, at once (a hung part does not get a grace period)."""
+        if child.process is None:
+            return
+        _signal_group(child.process.pid, signal.SIGKILL)
+        await child.process.wait()
+        if child.pump:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(child.pump, STOP_GRACE_SECONDS)
 
     async def stop_all(self) -> None:
-        """SIGTERM in reverse start order, then SIGKILL whatever is left after the grace period."""
+        """In reverse start order, one after the other (kefu first, Redis last): SIGTERM, then
+        SIGKILL for a part still there after the grace period."""
         self.stopping = True
-        for child in reversed(self.children):
-            if child.alive and child.process:
-                _signal_group(child.process.pid, signal.SIGTERM)
         for child in reversed(self.children):
             if child.process is None:
                 continue
+            if child.alive:
+                _signal_group(child.process.pid, signal.SIGTERM)
             try:
                 await asyncio.wait_for(child.process.wait(), STOP_GRACE_SECONDS)
             except TimeoutError:
@@ -279,6 +371,8 @@ def children(settings: Settings) -> tuple[Child | None, list[Child]]:
             env,
             logs / "kefu.log",
             lambda: _http_ready(f"{settings.kefu_url}/healthz"),
+            # Up is up: /healthz says 503 while Rasa or Redis is down, which kefu rides out.
+            live=lambda: _http_answers(f"{settings.kefu_url}/healthz"),
         ),
     ]
     return redis_child, servers
@@ -295,14 +389,22 @@ async def _redis_ready(url: str) -> bool:
 
 
 async def _http_ready(url: str) -> bool:
+    return await _http_status(url) == 200
+
+
+async def _http_answers(url: str) -> bool:
+    return await _http_status(url) is not None
+
+
+async def _http_status(url: str) -> int | None:
     try:
         async with (
             aiohttp.ClientSession() as http,
-            http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response,
+            http.get(url, timeout=aiohttp.ClientTimeout(total=3)) as response,
         ):
-            return response.status == 200
+            return response.status
     except (aiohttp.ClientError, TimeoutError):
-        return False
+        return None
 
 
 async def ensure_demo_agent(settings: Settings) -> str:
@@ -364,11 +466,13 @@ async def run(settings: Settings, say: Callable[[str], None] = print) -> int:
             f"  Logs              : {settings.var_dir / 'log'}\n"
             "Press Ctrl-C to stop."
         )
-        watch = asyncio.create_task(supervisor.watch())
-        await asyncio.wait({watch, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        keep_up = asyncio.create_task(supervisor.keep_up())
+        await asyncio.wait({keep_up, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if not stop.is_set():
-            watch.result()  # a child died on its own: raises ChildDied
-        watch.cancel()
+            keep_up.result()  # a part kept failing: raises
+        keep_up.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keep_up
         say("Stopping ...")
         return 0
     except ChildDied as died:

@@ -90,7 +90,17 @@ def _services_ctx(settings: Settings) -> Any:
         )
         agents = AgentDirectory(redis, keys)
         hours = ServiceHours.parse(policy.get("service_hours", "00:00-23:59"))
-        router = Router(store, queue, rasa, rules, texts, emotion, agents, hours)
+        router = Router(
+            store,
+            queue,
+            rasa,
+            rules,
+            texts,
+            emotion,
+            agents,
+            hours,
+            lease_seconds=int(2 * settings.rasa_timeout) + 5,
+        )
         hub = LiveHub(AgentAudience(agents, queue, store))
         services = Services(
             settings=settings,
@@ -181,14 +191,16 @@ async def _background_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _redeliver_forever(services: Services) -> None:
-    """Messages held while Rasa was down are answered as soon as it is back."""
+    """Accepted messages nobody answered (Rasa was down, a process died while answering, the
+    answer could not be stored) are answered as soon as that can be, at start and after."""
     while True:
-        await asyncio.sleep(REDELIVERY_INTERVAL_SECONDS)
         try:
-            if await services.store.conversations_with_held():
-                services.metrics.held_delivered += await services.router.deliver_held()
+            services.metrics.held_delivered += await services.router.answer_pending()
         except (RasaUnavailable, RedisError) as error:
-            log.info("held messages wait for Rasa: %s", error)
+            log.info("pending messages wait: %s", error)
+        except Exception:
+            log.exception("answering pending messages failed; trying again")
+        await asyncio.sleep(REDELIVERY_INTERVAL_SECONDS)
 
 
 async def _watch_queue_forever(services: Services) -> None:

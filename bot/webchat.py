@@ -5,16 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 import unicodedata
 from pathlib import Path
 
 from aiohttp import WSMsgType, web
+from redis.exceptions import RedisError
 
-from bot.router import EXTERNAL_INTENTS, payload_intent
+from bot.router import EXTERNAL_INTENTS, Acceptance, payload_intent
 from bot.state import SERVICES, Services
-from handoff.models import Button, ChatMessage
+from handoff.models import Button
 from handoff.signals import detect_language
 from handoff.webutil import (
     encodes,
@@ -29,7 +31,11 @@ STATIC_DIR = Path(__file__).with_name("static")
 CONVERSATION_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CHANNEL = re.compile(r"[a-z0-9_-]{1,32}")
+# The channel's own id for a message (the page makes one per message it sends): a message
+# sent again with it, after a lost acknowledgement, is the same message.
+SENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 routes = web.RouteTableDef()
+log = logging.getLogger(__name__)
 
 
 class InvalidMessage(Exception):
@@ -130,13 +136,29 @@ async def post_message(request: web.Request) -> web.Response:
     payload = body.get("payload", "")
     if not isinstance(payload, str):
         raise json_error(400, "bad_payload", "payload 应为字符串 / 'payload' must be a string")
+    sent_id = _sent_id(body)
     try:
-        replies = await _handle(
-            services, conversation_id, channel, string_field(body, "text"), payload
+        acceptance = await _accept(
+            services, conversation_id, channel, string_field(body, "text"), payload, sent_id
         )
     except InvalidMessage as invalid:
         raise json_error(invalid.status, invalid.code, invalid.notice) from None
-    return web.json_response({"messages": [m.to_wire() for m in replies]})
+    replies = await services.router.answer(acceptance)
+    return web.json_response(
+        {
+            "accepted": acceptance.stored.message.id,
+            "messages": [m.to_wire() for m in replies],
+        }
+    )
+
+
+def _sent_id(frame: dict[str, object]) -> str:
+    value = frame.get("id") or ""
+    if not isinstance(value, str) or (value and not SENT_ID.fullmatch(value)):
+        raise json_error(
+            400, "bad_id", "id 应为 8-64 位字母、数字、_ 或 - / 'id' must be 8-64 of A-Z, 0-9, _, -"
+        )
+    return value
 
 
 @routes.get("/api/chat/messages")
@@ -197,20 +219,45 @@ async def _socket_frame(
         frame = None
     if not isinstance(frame, dict) or not encodes(json.dumps(frame, ensure_ascii=False)):
         frame = {}
-    text, payload = frame.get("text"), frame.get("payload", "")
-    if frame.get("type") != "message" or not isinstance(text, str) or not isinstance(payload, str):
+    text, payload, sent_id = frame.get("text"), frame.get("payload", ""), frame.get("id") or ""
+    if (
+        frame.get("type") != "message"
+        or not isinstance(text, str)
+        or not isinstance(payload, str)
+        or not isinstance(sent_id, str)
+        or (sent_id and not SENT_ID.fullmatch(sent_id))
+    ):
         await socket.send_json({"type": "error", "error": "invalid_frame"})
         return
     try:
-        await _handle(services, conversation_id, "web", text, payload)
+        acceptance = await _accept(services, conversation_id, "web", text, payload, sent_id)
     except InvalidMessage as invalid:
-        await socket.send_json({"type": "notice", "error": invalid.code, "text": invalid.notice})
+        await socket.send_json(
+            {"type": "notice", "error": invalid.code, "text": invalid.notice, "id": sent_id}
+        )
+        return
+    except RedisError:
+        # Not stored, so not acknowledged: the page keeps the message and sends it again.
+        log.warning("could not accept a message of %s: storage unavailable", conversation_id)
+        await socket.send_json({"type": "retry", "id": sent_id})
+        return
+    # Kept: the page may forget it. The answer reaches the page as "message" frames.
+    await socket.send_json(
+        {"type": "ack", "id": sent_id, "message_id": acceptance.stored.message.id}
+    )
+    await services.router.answer(acceptance)
 
 
-async def _handle(
-    services: Services, conversation_id: str, channel: str, text: str, payload: str
-) -> list[ChatMessage]:
-    """A typed message (``text``), or a tapped button: its title and its ``payload``."""
+async def _accept(
+    services: Services,
+    conversation_id: str,
+    channel: str,
+    text: str,
+    payload: str,
+    sent_id: str,
+) -> Acceptance:
+    """A typed message (``text``), or a tapped button: its title and its ``payload``; checked,
+    then stored as awaiting its answer."""
     limit = services.settings.max_message_chars
     try:
         cleaned = clean_text(text, limit)
@@ -220,7 +267,7 @@ async def _handle(
         notice = services.texts.get(invalid.code, detect_language(text[:200]), limit=limit)
         raise InvalidMessage(invalid.code, invalid.status, notice) from None
     services.metrics.messages += 1
-    return await services.router.customer_message(conversation_id, channel, cleaned, payload)
+    return await services.router.accept(conversation_id, channel, cleaned, payload, sent_id)
 
 
 async def _check_tap(services: Services, conversation_id: str, button: Button) -> None:

@@ -26,8 +26,16 @@ class Keys:
         return f"{self.prefix}:conv:{conversation_id}:signals"
 
     def pending(self, conversation_id: str) -> str:
-        """List: customer messages accepted while Rasa was unreachable, oldest first."""
+        """List: customer messages accepted and not yet answered by the bot, oldest first."""
         return f"{self.prefix}:conv:{conversation_id}:pending"
+
+    def answering(self, conversation_id: str) -> str:
+        """String with a TTL: the token of whoever is answering the pending messages."""
+        return f"{self.prefix}:conv:{conversation_id}:answering"
+
+    def sent_message(self, conversation_id: str, sent_id: str) -> str:
+        """String with a TTL: the stream id of the message a channel sent with this id."""
+        return f"{self.prefix}:conv:{conversation_id}:sent:{sent_id}"
 
     @property
     def pending_conversations(self) -> str:

@@ -47,6 +47,8 @@ class ChatMessage:
     buttons: tuple[Button, ...] = ()
     author: str = ""
     id: str = ""
+    # The channel's own id for a customer message: the page that sent it knows it as its own.
+    sent_id: str = ""
 
     def to_json(self) -> str:
         record = asdict(self)
@@ -64,6 +66,7 @@ class ChatMessage:
             buttons=tuple(Button(**b) for b in record.get("buttons", ())),
             author=record.get("author", ""),
             id=message_id,
+            sent_id=record.get("sent_id", ""),
         )
 
     def to_wire(self) -> dict[str, Any]:
@@ -76,6 +79,7 @@ class ChatMessage:
             "ts": self.ts,
             "buttons": [asdict(b) for b in self.buttons],
             "author": self.author,
+            "sent_id": self.sent_id,
         }
 
 

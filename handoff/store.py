@@ -1,10 +1,11 @@
-"""Conversation ownership, transcripts and messages waiting for Rasa, in Redis."""
+"""Conversation ownership, transcripts and customer messages awaiting the bot's answer, in Redis."""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 
 from redis.asyncio import Redis
 
@@ -15,12 +16,67 @@ from handoff.signals import TurnSignals
 TRANSCRIPT_MAX_LEN = 5000
 SIGNAL_TURNS_KEPT = 50
 
-# Pop and forget the conversation in one step, so a message held meanwhile is never orphaned.
-_RELEASE_OLDEST = """
-redis.call('LPOP', KEYS[1])
-if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[1]) end
-return 1
+# A customer's message and, when the bot owns the conversation, its place among the messages
+# awaiting the bot's answer, in one step: a message is never in the transcript but unanswered
+# for lack of a pending record, whatever dies when. The channel's own id for the message
+# (KEYS[5]) makes a message sent twice (a page resending after a lost acknowledgement) one.
+_ACCEPT = """
+-- KEYS[1] transcript stream, KEYS[2] conversation hash, KEYS[3] the conversation's pending
+-- list, KEYS[4] the set of conversations with pending messages, KEYS[5] the sent-message id key
+-- ARGV[1] message JSON, ARGV[2] pending record JSON, ARGV[3] conversation id,
+-- ARGV[4] TTL seconds, ARGV[5] transcript length kept, ARGV[6] sent-message id TTL seconds
+-- Returns {stream id, owner, 1 when new or 0 when this message was accepted before}
+local owner = redis.call('HGET', KEYS[2], 'owner') or 'bot'
+local seen = redis.call('GET', KEYS[5])
+if seen then return {seen, owner, 0} end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', 'm', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+if owner == 'bot' then
+  redis.call('RPUSH', KEYS[3], ARGV[2])
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
+  redis.call('SADD', KEYS[4], ARGV[3])
+  redis.call('EXPIRE', KEYS[4], ARGV[4])
+end
+redis.call('SET', KEYS[5], id, 'EX', ARGV[6])
+return {id, owner, 1}
 """
+
+# The answer to the oldest pending message and its removal, in one step, and only if it is
+# still the oldest: whoever answers a message a second time (a process that was thought dead)
+# stores nothing, so the customer sees each answer once.
+_COMPLETE = """
+-- KEYS[1] the conversation's pending list, KEYS[2] the set of conversations with pending
+-- messages, KEYS[3] transcript stream, KEYS[4] the offered buttons
+-- ARGV[1] the answered message's id, ARGV[2] conversation id, ARGV[3] TTL seconds,
+-- ARGV[4] transcript length kept, ARGV[5] the new offer JSON or '', ARGV[6..] replies JSON
+-- Returns the replies' stream ids, or false when the message was answered already
+local head = redis.call('LINDEX', KEYS[1], 0)
+if not head or cjson.decode(head)['message_id'] ~= ARGV[1] then return false end
+redis.call('LPOP', KEYS[1])
+if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+local ids = {}
+for i = 6, #ARGV do
+  ids[#ids + 1] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[i])
+end
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[3]) end
+return ids
+"""
+
+# Let go of a conversation only if it is still ours (a lease that ran out may be someone else's).
+_RELEASE = """
+-- KEYS[1] the answering lease; ARGV[1] our token
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+SENT_ID_TTL_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Accepted:
+    message: ChatMessage  # as stored (with its stream id)
+    owner: Owner  # who answers it: the bot (it is pending) or a person
+    new: bool  # False: the channel had sent this message before; nothing was stored again
 
 
 class ConversationStore:
@@ -28,6 +84,9 @@ class ConversationStore:
         self._redis = redis
         self._keys = keys
         self._ttl = ttl_seconds
+        self._accept = redis.register_script(_ACCEPT)
+        self._complete = redis.register_script(_COMPLETE)
+        self._release = redis.register_script(_RELEASE)
 
     async def get(self, conversation_id: str) -> Conversation:
         record = await self._redis.hgetall(self._keys.conversation(conversation_id))
@@ -78,9 +137,12 @@ class ConversationStore:
                 pipe.set(self._keys.offered(message.conversation_id), offer, ex=self._ttl)
             message_id, *_ = await pipe.execute()
         stored = replace(message, id=message_id)
-        event = Event("message", conversation_id=message.conversation_id, message=stored.to_wire())
-        await self._redis.publish(self._keys.events, event.to_json())
+        await self._announce(stored)
         return stored
+
+    async def _announce(self, message: ChatMessage) -> None:
+        event = Event("message", conversation_id=message.conversation_id, message=message.to_wire())
+        await self._redis.publish(self._keys.events, event.to_json())
 
     async def is_offered(self, conversation_id: str, button: Button) -> bool:
         """Whether the conversation's latest buttons include this one (its title and payload)."""
@@ -110,32 +172,76 @@ class ConversationStore:
         records = await self._redis.lrange(self._keys.signals(conversation_id), 0, -1)
         return [TurnSignals.from_json(record) for record in records]
 
-    async def hold(self, conversation_id: str, payload: str) -> None:
-        """Keep a customer message for Rasa until it is reachable again."""
-        key = self._keys.pending(conversation_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, payload)
-            pipe.expire(key, self._ttl)
-            pipe.sadd(self._keys.pending_conversations, conversation_id)
-            pipe.expire(self._keys.pending_conversations, self._ttl)
-            await pipe.execute()
+    async def accept(self, message: ChatMessage, pending: str, sent_id: str) -> Accepted:
+        """Store a customer's message and, while the bot owns the conversation, ``pending`` (a
+        JSON object with the message's ``message_id``) among the messages awaiting its answer.
+        ``sent_id``: the channel's id for the message; a second message with it is not stored."""
+        conversation_id = message.conversation_id
+        stream_id, owner, new = await self._accept(
+            keys=[
+                self._keys.transcript(conversation_id),
+                self._keys.conversation(conversation_id),
+                self._keys.pending(conversation_id),
+                self._keys.pending_conversations,
+                self._keys.sent_message(conversation_id, sent_id),
+            ],
+            args=[
+                message.to_json(),
+                pending,
+                conversation_id,
+                self._ttl,
+                TRANSCRIPT_MAX_LEN,
+                SENT_ID_TTL_SECONDS,
+            ],
+        )
+        stored = replace(message, id=str(stream_id))
+        if new:
+            await self._announce(stored)
+        return Accepted(stored, Owner(owner), bool(new))
 
-    async def has_held(self, conversation_id: str) -> bool:
-        return bool(await self._redis.llen(self._keys.pending(conversation_id)))
-
-    async def conversations_with_held(self) -> list[str]:
-        return sorted(await self._redis.smembers(self._keys.pending_conversations))
-
-    async def oldest_held(self, conversation_id: str) -> str | None:
+    async def oldest_pending(self, conversation_id: str) -> str | None:
+        """The oldest message awaiting the bot's answer (its pending JSON), or None."""
         value = await self._redis.lindex(self._keys.pending(conversation_id), 0)
         return str(value) if value is not None else None
 
-    async def release_oldest(self, conversation_id: str) -> None:
-        """Drop the oldest held message once it has been delivered."""
-        await self._redis.eval(
-            _RELEASE_OLDEST,
-            2,
-            self._keys.pending(conversation_id),
-            self._keys.pending_conversations,
-            conversation_id,
+    async def conversations_with_pending(self) -> list[str]:
+        return sorted(await self._redis.smembers(self._keys.pending_conversations))
+
+    async def complete(
+        self, conversation_id: str, message_id: str, replies: Sequence[ChatMessage]
+    ) -> list[ChatMessage] | None:
+        """Store the answer to the oldest pending message and take it off the list, if it is
+        still ``message_id``; None when it was answered already (then nothing is stored)."""
+        offers = [m.buttons for m in replies if m.buttons]
+        offer = json.dumps([asdict(b) for b in offers[-1]], ensure_ascii=False) if offers else ""
+        ids = await self._complete(
+            keys=[
+                self._keys.pending(conversation_id),
+                self._keys.pending_conversations,
+                self._keys.transcript(conversation_id),
+                self._keys.offered(conversation_id),
+            ],
+            args=[
+                message_id,
+                conversation_id,
+                self._ttl,
+                TRANSCRIPT_MAX_LEN,
+                offer,
+                *(m.to_json() for m in replies),
+            ],
         )
+        if ids is None:
+            return None
+        stored = [replace(m, id=str(i)) for m, i in zip(replies, ids, strict=True)]
+        for message in stored:
+            await self._announce(message)
+        return stored
+
+    async def lease(self, conversation_id: str, token: str, seconds: int) -> bool:
+        """Take the conversation's pending messages to answer, for ``seconds`` at most (a
+        process killed while answering holds them no longer than that)."""
+        key = self._keys.answering(conversation_id)
+        return bool(await self._redis.set(key, token, nx=True, ex=seconds))
+
+    async def release(self, conversation_id: str, token: str) -> None:
+        await self._release(keys=[self._keys.answering(conversation_id)], args=[token])

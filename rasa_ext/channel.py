@@ -1,21 +1,29 @@
-"""kefu's own input channel: Rasa's REST webhook, answering only the kefu server.
+"""kefu's own input channel: Rasa's REST webhook, answering only the kefu server, and each
+customer message once.
 
 Rasa's ``rest`` channel takes any caller who can reach the port as any customer, and believes
 the metadata it is sent (the verified ``customer_id`` whose orders the actions then show).
 This channel is the same webhook at ``/webhooks/kefu/webhook``, but every request must carry
 ``Authorization: Bearer <token>`` with the token kefu and Rasa share (``KEFU_RASA_TOKEN``,
 from ``credentials.yml``); anything else gets 401 before a message is read.
+
+kefu sends every message with its own ``message_id`` and sends it again when it cannot know
+whether Rasa answered (a timeout, a kefu process killed mid-turn). Under the conversation's
+lock, a message id the tracker already holds is not run again: the answer it got then is
+returned, so no action (an order change) runs twice and the customer reads one answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.rest import RestInput
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -23,7 +31,7 @@ from sanic.response import HTTPResponse
 log = logging.getLogger(__name__)
 
 
-class KefuInput(RestInput):
+class KefuInput(InputChannel):
     @classmethod
     def name(cls) -> str:
         return "kefu"
@@ -39,18 +47,72 @@ class KefuInput(RestInput):
         self._expected = f"Bearer {token}".encode()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = super().blueprint(on_new_message)
+        webhook = Blueprint("kefu_webhook", __name__)
 
-        @webhook.middleware("request")
-        async def authenticate(request: Request) -> HTTPResponse | None:
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
             given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
-            if hmac.compare_digest(given, self._expected):
-                return None
-            log.warning("refused an unauthenticated webhook call from %s", request.ip)
-            return response.json({"error": "unauthorised"}, status=401)
+            if not hmac.compare_digest(given, self._expected):
+                log.warning("refused an unauthenticated webhook call from %s", request.ip)
+                return response.json({"error": "unauthorised"}, status=401)
+            body = request.json if isinstance(request.json, dict) else {}
+            sender, text = body.get("sender"), body.get("message")
+            if not isinstance(sender, str) or not sender or not isinstance(text, str):
+                return response.json({"error": "sender and message are required"}, status=400)
+            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+            message_id = str(body.get("message_id") or "") or None
+            collector = CollectingOutputChannel()
+            message = UserMessage(
+                text,
+                collector,
+                sender,
+                input_channel=self.name(),
+                metadata=metadata,
+                message_id=message_id,
+            )
+            try:
+                # Shielded: kefu giving up on the request (its timeout) must not cut a turn
+                # in half; the turn ends and is recorded, and the copy kefu sends later finds it.
+                answered = await asyncio.shield(_answer_once(request.app.ctx.agent, message))
+            except Exception:
+                log.exception("message %s of %s failed", message_id, sender)
+                # kefu keeps the message and tries again; an empty 200 would lose it.
+                return response.json({"error": "the message could not be processed"}, status=500)
+            return response.json(collector.messages if answered is None else answered)
 
         return webhook
 
-    def _extract_input_channel(self, req: Request) -> str:
-        # The channel the customer wrote on is in the metadata; this is how Rasa was reached.
-        return self.name()
+
+async def _answer_once(agent: Any, message: UserMessage) -> list[dict[str, Any]] | None:
+    """Run the message, as ``Agent.handle_message`` does (under the conversation's lock), unless
+    the tracker holds its id already: then the replies it got (None: it was run now)."""
+    async with agent.lock_store.lock(message.sender_id):
+        tracker = await agent.tracker_store.retrieve(message.sender_id)
+        earlier = _replies_to(tracker, message.message_id) if tracker is not None else None
+        if earlier is not None:
+            log.info("message %s of %s was answered before", message.message_id, message.sender_id)
+            return earlier
+        await agent.processor.handle_message(message)
+    return None
+
+
+def _replies_to(tracker: DialogueStateTracker, message_id: str) -> list[dict[str, Any]] | None:
+    """The bot's messages after the customer message with this id, in the webhook's format."""
+    replies: list[dict[str, Any]] | None = None
+    for event in tracker.events:
+        if isinstance(event, UserUttered):
+            if replies is not None:
+                break
+            if event.message_id == message_id:
+                replies = []
+        elif replies is not None and isinstance(event, BotUttered):
+            reply: dict[str, Any] = {"recipient_id": tracker.sender_id, "text": event.text}
+            for field in ("buttons", "image", "attachment", "custom"):
+                if event.data.get(field) is not None:
+                    reply[field] = event.data[field]
+            replies.append(reply)
+    return replies

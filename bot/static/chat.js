@@ -18,6 +18,12 @@
   let lastId = "";
   let retryDelay = 500;
   const seen = new Set();
+  // Messages typed but not yet acknowledged by the server, oldest first: kept across reloads
+  // and sent again (with the same id, so the server takes each once) until acknowledged.
+  const OUTBOX = STORAGE + ".outbox";
+  let outbox = [];
+  const bubbles = new Map(); // sent id -> the customer's bubble for it
+  let flushTimer = null;
 
   function newerThan(a, b) {
     if (!b) return true;
@@ -35,6 +41,11 @@
       if (seen.has(message.id)) return;
       seen.add(message.id);
       if (newerThan(message.id, lastId)) lastId = message.id;
+    }
+    // The server's copy of a message this page sent: the bubble is already there.
+    if (message.sent_id && bubbles.has(message.sent_id)) {
+      delivered(message.sent_id);
+      return;
     }
     const item = document.createElement("li");
     item.className = "msg " + message.role;
@@ -64,6 +75,96 @@
     }
     list.appendChild(item);
     list.scrollTop = list.scrollHeight;
+    return item;
+  }
+
+  function saveOutbox() {
+    localStorage.setItem(OUTBOX, JSON.stringify(outbox.map(({ id, text, payload }) => ({ id, text, payload }))));
+  }
+
+  function waiting(message) {
+    const item = render({ role: "customer", text: message.text });
+    item.classList.add("waiting");
+    const label = document.createElement("span");
+    label.className = "state";
+    label.textContent = "等待发送… · Waiting to send";
+    item.appendChild(label);
+    bubbles.set(message.id, item);
+  }
+
+  // The server has the message: it is answered (or with a person) whatever happens next.
+  function delivered(id) {
+    outbox = outbox.filter((m) => m.id !== id);
+    saveOutbox();
+    const item = bubbles.get(id);
+    if (item) {
+      item.classList.remove("waiting");
+      const label = item.querySelector(".state");
+      if (label) label.remove();
+    }
+  }
+
+  // Refused for good (empty, too long, a stale button): the server's notice says why.
+  function refused(id, text) {
+    outbox = outbox.filter((m) => m.id !== id);
+    saveOutbox();
+    const item = bubbles.get(id);
+    if (item) {
+      item.classList.replace("waiting", "refused");
+      const label = item.querySelector(".state");
+      if (label) label.textContent = "未发送 · Not sent";
+    }
+    if (text) notice(text);
+  }
+
+  function newId() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function scheduleFlush(delay) {
+    if (flushTimer === null) flushTimer = setTimeout(() => { flushTimer = null; flush(); }, delay);
+  }
+
+  // Send every unacknowledged message, in order: on the socket when it is open, else over
+  // REST; what fails stays in the outbox and goes again soon.
+  async function flush() {
+    if (!conversation) return;
+    for (const message of outbox) {
+      if (message.inFlight) continue;
+      const frame = message.payload
+        ? { type: "message", id: message.id, text: message.text, payload: message.payload }
+        : { type: "message", id: message.id, text: message.text };
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        message.inFlight = true;
+        socket.send(JSON.stringify(frame));
+        continue;
+      }
+      message.inFlight = true;
+      try {
+        const response = await fetch("/api/chat/messages", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ ...conversation, ...frame, channel: "web" }),
+        });
+        const body = await response.json();
+        if (response.ok) {
+          delivered(message.id);
+          body.messages.forEach(render);
+        } else if (response.status >= 500) {
+          message.inFlight = false;
+          scheduleFlush(3000);
+          return;
+        } else {
+          refused(message.id, body.message);
+        }
+      } catch (error) {
+        message.inFlight = false; // the server is unreachable: keep it, try again
+        scheduleFlush(3000);
+        return;
+      }
+    }
   }
 
   function notice(text) {
@@ -96,11 +197,16 @@
       after: lastId,
     });
     socket = new WebSocket(`${scheme}//${location.host}/ws/chat?${query}`);
-    socket.addEventListener("open", () => { retryDelay = 500; });
+    socket.addEventListener("open", () => {
+      retryDelay = 500;
+      for (const message of outbox) message.inFlight = false;
+      flush();
+    });
     socket.addEventListener("message", (event) => {
       const frame = JSON.parse(event.data);
       if (frame.type === "history") {
         frame.messages.forEach(render);
+        for (const message of outbox) if (!bubbles.has(message.id)) waiting(message);
         setOwner(frame.owner);
         if (!frame.messages.length && !list.children.length) {
           render({ role: "bot", text: list.dataset.welcome });
@@ -111,14 +217,22 @@
         statusLine.textContent =
           `排队中：您前面还有 ${frame.message.position - 1} 位，预计等待约 ${frame.message.wait_minutes} 分钟 · ` +
           `In line: number ${frame.message.position}, about ${frame.message.wait_minutes} min`;
+      } else if (frame.type === "ack") {
+        if (frame.message_id) seen.add(frame.message_id);
+        delivered(frame.id);
+      } else if (frame.type === "retry") {
+        const message = outbox.find((m) => m.id === frame.id);
+        if (message) message.inFlight = false;
+        scheduleFlush(2000);
       } else if (frame.type === "notice") {
-        notice(frame.text);
+        if (frame.id) refused(frame.id, frame.text); else notice(frame.text);
       } else if (frame.owner) {
         setOwner(frame.owner);
       }
       if (frame.type === "ticket_opened") setOwner("queue");
     });
     socket.addEventListener("close", () => {
+      for (const message of outbox) message.inFlight = false;
       statusLine.textContent = "连接已断开，正在重连… · Reconnecting…";
       setTimeout(connect, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 10000);
@@ -126,22 +240,13 @@
   }
 
   // A typed message, or a tapped button: its title exactly as offered, with its payload.
-  async function send(text, payload = "") {
-    const message = payload ? { text, payload } : { text: text.trim() };
+  function send(text, payload = "") {
+    const message = { id: newId(), text: payload ? text : text.trim(), payload };
     if (!message.text) return;
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ type: "message", ...message }));
-      return;
-    }
-    // The socket is reconnecting: the REST channel still delivers the message.
-    const response = await fetch("/api/chat/messages", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ ...conversation, ...message, channel: "web" }),
-    });
-    const body = await response.json();
-    if (!response.ok) { notice(body.message); return; }
-    body.messages.forEach(render);
+    outbox.push(message);
+    saveOutbox();
+    waiting(message);
+    flush();
   }
 
   form.addEventListener("submit", (event) => {
@@ -157,6 +262,11 @@
     }
   });
 
-  startConversation().then((created) => { conversation = created; connect(); })
+  // Unsent messages of an earlier visit: shown, after the history, until the server has them.
+  function restoreOutbox() {
+    try { outbox = JSON.parse(localStorage.getItem(OUTBOX) || "[]"); } catch (e) { outbox = []; }
+  }
+
+  startConversation().then((created) => { conversation = created; restoreOutbox(); connect(); })
     .catch(() => { statusLine.textContent = "暂时无法连接，请稍后刷新 · Cannot connect, please reload"; });
 })();

@@ -1,7 +1,9 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from bot.launch import free_port
 from bot.server import create_app
@@ -43,3 +45,36 @@ async def conversation(client):
 
 async def say(client, conversation, text, **extra):
     return await client.post("/api/chat/messages", json={**conversation, "text": text, **extra})
+
+
+class RasaStub:
+    """Rasa's REST webhook: records what the kefu server sends and answers every message with
+    ``reply`` (a Rasa message: text and buttons)."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.reply: dict = {"text": "好的"}
+        self.failing = False  # answer 500, as Rasa does when a turn fails
+        self.server: TestServer | None = None
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        self.received.append(await request.json())
+        if self.failing:
+            return web.json_response({"error": "the message could not be processed"}, status=500)
+        return web.json_response([self.reply])
+
+
+@pytest.fixture
+async def rasa(aiohttp_server):
+    stub = RasaStub()
+    stub_app = web.Application()
+    stub_app.router.add_post("/webhooks/kefu/webhook", stub.webhook)
+    stub.server = await aiohttp_server(stub_app)
+    return stub
+
+
+@pytest.fixture
+def stub_settings(settings: Settings, rasa: RasaStub) -> Settings:
+    """The app of these tests talks to the stub (bound first, so its port is really its own)."""
+    assert rasa.server is not None
+    return replace(settings, rasa_port=rasa.server.port)

@@ -3,11 +3,8 @@ what Rasa would be sent: the chat shows the title the customer chose, Rasa gets 
 only a button the bot offered last may send one."""
 
 import json
-from dataclasses import replace
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from bot.settings import Settings
@@ -25,34 +22,9 @@ RATING = {
 }
 
 
-class RasaStub:
-    """Rasa's REST webhook: records what the kefu server sends and answers every message with
-    ``reply`` (a Rasa message: text and buttons)."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.reply: dict = {"text": "好的"}
-        self.server: TestServer | None = None
-
-    async def webhook(self, request: web.Request) -> web.Response:
-        self.received.append(await request.json())
-        return web.json_response([self.reply])
-
-
 @pytest.fixture
-async def rasa(aiohttp_server):
-    stub = RasaStub()
-    stub_app = web.Application()
-    stub_app.router.add_post("/webhooks/kefu/webhook", stub.webhook)
-    stub.server = await aiohttp_server(stub_app)
-    return stub
-
-
-@pytest.fixture
-def settings(settings: Settings, rasa: RasaStub) -> Settings:
-    """The app of these tests talks to the stub (bound first, so its port is really its own)."""
-    assert rasa.server is not None
-    return replace(settings, rasa_port=rasa.server.port)
+def settings(stub_settings: Settings) -> Settings:
+    return stub_settings
 
 
 async def offered(client, conversation, rasa, reply) -> None:

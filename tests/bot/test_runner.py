@@ -5,11 +5,12 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot.runner import Child, ChildDied, Supervisor, child_env, children
+from bot.runner import Child, ChildDied, RestartPolicy, Supervisor, child_env, children
 from bot.settings import PROJECT_ROOT, Settings, load
 from tests.waiting import async_wait_until, wait_until
 
@@ -26,8 +27,15 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(var_dir=tmp_path, rasa_token="token", secret="secret")
 
 
-async def test_a_dying_child_is_named_with_its_last_lines(tmp_path: Path, settings: Settings):
-    supervisor = Supervisor(settings, say=lambda _: None)
+QUICK = RestartPolicy(
+    check_seconds=0.1, unhealthy_checks=2, first_delay_seconds=0.1, max_delay_seconds=0.2
+)
+
+
+async def test_a_child_that_keeps_dying_is_named_with_its_last_lines(
+    tmp_path: Path, settings: Settings
+):
+    supervisor = Supervisor(settings, say=lambda _: None, policy=replace(QUICK, max_restarts=0))
     env = child_env(settings)
     await supervisor.start(python_child("sleeper", "import time; time.sleep(60)", tmp_path, env))
     await supervisor.start(
@@ -36,14 +44,128 @@ async def test_a_dying_child_is_named_with_its_last_lines(tmp_path: Path, settin
         )
     )
     with pytest.raises(ChildDied) as died:
-        await asyncio.wait_for(supervisor.watch(), 10)
+        await asyncio.wait_for(supervisor.keep_up(), 10)
     message = str(died.value)
-    assert message.startswith("crasher stopped unexpectedly (exit code 1)")
+    assert message.startswith("crasher stopped unexpectedly (exit code 1), after 0 restarts")
     assert "loading model" in message and "model is corrupt" in message
     await supervisor.stop_all()
     sleeper = supervisor.children[0].process
     assert sleeper is not None and sleeper.returncode is not None, "the rest are stopped too"
     assert "model is corrupt" in (tmp_path / "crasher.log").read_text()
+
+
+FAILS_FIRST_TIME = """
+import pathlib, sys, time
+starts = pathlib.Path(sys.argv[1])
+count = int(starts.read_text()) if starts.exists() else 0
+starts.write_text(str(count + 1))
+if count == 0:
+    raise SystemExit("first start fails")
+time.sleep(60)
+"""
+
+
+async def always() -> bool:
+    return True
+
+
+async def test_a_child_that_dies_is_restarted_and_the_system_stays_up(
+    tmp_path: Path, settings: Settings
+):
+    said: list[str] = []
+    supervisor = Supervisor(settings, say=said.append, policy=QUICK)
+    starts = tmp_path / "starts"
+    child = Child(
+        "flaky",
+        [sys.executable, "-c", FAILS_FIRST_TIME, str(starts)],
+        child_env(settings),
+        tmp_path / "flaky.log",
+        always,
+    )
+    await supervisor.start(child)
+    keep_up = asyncio.create_task(supervisor.keep_up())
+    try:
+        await async_wait_until(
+            lambda: _async(starts.exists() and starts.read_text() == "2" and child.alive),
+            timeout=20,
+            what="the restart",
+        )
+        assert any("flaky stopped unexpectedly (exit code 1); restarting" in s for s in said)
+        assert any("first start fails" in s for s in said)
+        assert not keep_up.done()
+    finally:
+        keep_up.cancel()
+        await supervisor.stop_all()
+
+
+async def test_a_child_that_stops_answering_is_restarted(tmp_path: Path, settings: Settings):
+    said: list[str] = []
+    supervisor = Supervisor(settings, say=said.append, policy=QUICK)
+    first_pid: list[int] = []
+
+    async def answers() -> bool:
+        # The first process hangs (alive, but its health check fails); the next one works.
+        assert child.process is not None
+        return child.process.pid != first_pid[0]
+
+    child = Child(
+        "hung",
+        [sys.executable, "-c", "import time; time.sleep(60)"],
+        child_env(settings),
+        tmp_path / "hung.log",
+        answers,
+    )
+    await supervisor.start(child)
+    assert child.process is not None
+    first = child.process
+    first_pid.append(first.pid)
+    keep_up = asyncio.create_task(supervisor.keep_up())
+    try:
+        await async_wait_until(
+            lambda: _async(child.process is not first and child.alive),
+            timeout=20,
+            what="the hung child's replacement",
+        )
+        assert first.returncode == -9
+        assert any("did not answer its health check 2 times" in s for s in said)
+    finally:
+        keep_up.cancel()
+        await supervisor.stop_all()
+
+
+RECORDS_ITS_STOP = """
+import signal, sys, time
+def stop(*_):
+    with open(sys.argv[1], "a") as order:
+        order.write(sys.argv[2] + "\\n")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print("up", flush=True)
+time.sleep(60)
+"""
+
+
+async def test_parts_stop_one_after_the_other_last_started_first(
+    tmp_path: Path, settings: Settings
+):
+    supervisor = Supervisor(settings, say=lambda _: None)
+    order = tmp_path / "order"
+    for name in ("redis", "rasa", "kefu"):
+        argv = [sys.executable, "-c", RECORDS_ITS_STOP, str(order), name]
+        await supervisor.start(Child(name, argv, child_env(settings), tmp_path / name, always))
+    for name in ("redis", "rasa", "kefu"):
+        log = tmp_path / name
+        await async_wait_until(
+            lambda log=log: _async(log.exists() and "up" in log.read_text()),
+            timeout=20,
+            what=f"{name} to start",
+        )
+    await supervisor.stop_all()
+    assert order.read_text().split() == ["kefu", "rasa", "redis"]
+
+
+async def _async(value: bool) -> bool:
+    return value
 
 
 async def test_a_child_not_ready_in_time_is_reported(tmp_path: Path, settings: Settings):

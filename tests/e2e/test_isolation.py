@@ -39,3 +39,24 @@ async def test_the_embedded_redis_wants_its_password(system):
         assert await known.ping()
     finally:
         await known.aclose()
+
+
+async def test_rasa_runs_each_message_id_once(system):
+    """kefu sends a message again when it cannot know whether Rasa answered: the copy gets the
+    first answer, and the conversation holds the message once."""
+    headers = {"Authorization": f"Bearer {system.launched.rasa_token}"}
+    message = {"sender": "once-check", "message": "什么时候发货", "message_id": "kefu-once-1"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        answers = []
+        for _ in range(2):
+            async with http.post(f"{system.rasa_url}/webhooks/kefu/webhook", json=message) as sent:
+                assert sent.status == 200
+                answers.append(await sent.json())
+        async with http.get(
+            f"{system.rasa_url}/conversations/once-check/tracker",
+            params={"token": system.launched.rasa_token},
+        ) as tracker:
+            events = (await tracker.json())["events"]
+    assert answers[0] and answers[0] == answers[1] and "48 小时" in answers[0][0]["text"]
+    said = [e for e in events if e["event"] == "user"]
+    assert [e["message_id"] for e in said] == ["kefu-once-1"]

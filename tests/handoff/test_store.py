@@ -1,9 +1,10 @@
+import json
 import time
 
 from redis.asyncio import Redis
 
 from handoff.keys import Keys
-from handoff.models import ChatMessage, Owner, Role
+from handoff.models import Button, ChatMessage, Owner, Role
 from handoff.store import ConversationStore
 
 
@@ -24,14 +25,63 @@ async def test_new_conversations_belong_to_the_bot(redis: Redis, keys: Keys):
     assert conversation.owner is Owner.BOT and conversation.channel == "web"
 
 
-async def test_held_messages_come_back_oldest_first(redis: Redis, keys: Keys):
+def pending(message_id: str) -> str:
+    return json.dumps({"message_id": message_id})
+
+
+def customer(text: str, sent_id: str = "") -> ChatMessage:
+    return ChatMessage("c1", Role.CUSTOMER, text, time.time(), sent_id=sent_id)
+
+
+async def test_accepted_messages_await_their_answer_oldest_first(redis: Redis, keys: Keys):
     store = ConversationStore(redis, keys, 60)
-    await store.hold("c1", "one")
-    await store.hold("c1", "two")
-    assert await store.conversations_with_held() == ["c1"]
-    assert await store.oldest_held("c1") == "one"
-    await store.release_oldest("c1")
-    assert await store.oldest_held("c1") == "two"
-    await store.release_oldest("c1")
-    assert await store.oldest_held("c1") is None
-    assert await store.conversations_with_held() == []
+    await store.touch("c1", "web")
+    first = await store.accept(customer("一"), pending("m1"), "m1")
+    await store.accept(customer("二"), pending("m2"), "m2")
+    assert first.new and first.owner is Owner.BOT and first.message.id
+    assert [m.text for m in await store.transcript("c1")] == ["一", "二"]
+    assert await store.conversations_with_pending() == ["c1"]
+    assert json.loads(await store.oldest_pending("c1") or "{}")["message_id"] == "m1"
+
+    answer = [ChatMessage("c1", Role.BOT, "答一", time.time(), (Button("好", "/affirm"),))]
+    stored = await store.complete("c1", "m1", answer)
+    assert stored is not None and [m.text for m in stored] == ["答一"] and stored[0].id
+    assert await store.is_offered("c1", Button("好", "/affirm"))
+    # A second answer to the same message (a process thought dead) stores nothing.
+    assert await store.complete("c1", "m1", answer) is None
+    assert await store.complete("c1", "m2", []) == []
+    assert await store.oldest_pending("c1") is None
+    assert await store.conversations_with_pending() == []
+    assert [m.text for m in await store.transcript("c1")] == ["一", "二", "答一"]
+
+
+async def test_a_message_sent_twice_with_its_id_is_stored_once(redis: Redis, keys: Keys):
+    store = ConversationStore(redis, keys, 60)
+    await store.touch("c1", "web")
+    first = await store.accept(customer("在吗", "page-0001"), pending("m1"), "page-0001")
+    again = await store.accept(customer("在吗", "page-0001"), pending("m2"), "page-0001")
+    assert first.new and not again.new and again.message.id == first.message.id
+    assert [m.sent_id for m in await store.transcript("c1")] == ["page-0001"]
+    assert json.loads(await store.oldest_pending("c1") or "{}")["message_id"] == "m1"
+    await store.complete("c1", "m1", [])
+    assert await store.oldest_pending("c1") is None
+
+
+async def test_messages_to_a_person_are_not_pending_for_the_bot(redis: Redis, keys: Keys):
+    store = ConversationStore(redis, keys, 60)
+    await redis.hset(keys.conversation("c1"), mapping={"owner": "agent", "ticket_id": "7"})
+    accepted = await store.accept(customer("还在吗"), pending("m1"), "m1")
+    assert accepted.new and accepted.owner is Owner.AGENT
+    assert await store.oldest_pending("c1") is None
+    assert [m.text for m in await store.transcript("c1")] == ["还在吗"]
+
+
+async def test_one_lease_per_conversation_until_released_or_run_out(redis: Redis, keys: Keys):
+    store = ConversationStore(redis, keys, 60)
+    assert await store.lease("c1", "mine", 30)
+    assert not await store.lease("c1", "theirs", 30)
+    await store.release("c1", "theirs")  # not theirs to release
+    assert not await store.lease("c1", "theirs", 30)
+    await store.release("c1", "mine")
+    assert await store.lease("c1", "theirs", 30)
+    assert 0 < await redis.ttl(keys.answering("c1")) <= 30
