@@ -11,7 +11,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from handoff.models import ChatMessage, Conversation, Owner, Role
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
 from handoff.sentiment import EmotionModel
-from handoff.signals import Rule, Signals, compute_signals
+from handoff.signals import Rule, Signals, compute_signals, system_escalation
 from handoff.store import Accepted, ConversationStore
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,11 @@ class Router:
             message, pending.to_json(), sent_id or pending.message_id
         )
         if accepted.new and accepted.owner is Owner.BOT:
-            await self._store.record_signals(conversation_id, signals.turn(text))
+            try:
+                await self._store.record_signals(conversation_id, signals.turn(text))
+            except RedisError:
+                # The message is kept (it will be answered): only its trajectory is thinner.
+                log.warning("signals of a message of %s not recorded", conversation_id)
             if signals.escalation:
                 log.info(
                     "escalation for %s: %s (fired: %s; matched %r)",
@@ -258,6 +262,14 @@ class Router:
             metadata["button_title"] = pending.text  # the agent's packet shows what was chosen
         message = pending.payload or as_words(pending.text)
         replies = await self._rasa.send(conversation_id, message, metadata, pending.message_id)
+        if not replies:
+            # Rasa ran the turn but nothing came of it (an action failed): a person answers.
+            no_answer = system_escalation(self._rules, "no_answer")
+            log.warning("the bot gave a message of %s no answer", conversation_id)
+            if no_answer is not None:
+                return await self._hand_over_here(
+                    conversation_id, pending.channel, replace(signals, escalation=no_answer), []
+                )
         said = [self._message(conversation_id, Role.BOT, r.text, r) for r in replies]
         if signals.escalation and (await self._store.get(conversation_id)).owner is Owner.BOT:
             said += await self._escalate(conversation_id, pending.channel, signals, said)
@@ -291,9 +303,17 @@ class Router:
         (from the transcript and ``said``, the bot's answer not yet stored)."""
         try:
             replies = await self._rasa.trigger_intent(conversation_id, ESCALATE_INTENT)
-            return [self._message(conversation_id, Role.BOT, r.text, r) for r in replies]
+            if replies:
+                return [self._message(conversation_id, Role.BOT, r.text, r) for r in replies]
         except RasaUnavailable:
-            log.warning("escalating %s without Rasa", conversation_id)
+            pass
+        log.warning("escalating %s without Rasa", conversation_id)
+        return await self._hand_over_here(conversation_id, channel, signals, said)
+
+    async def _hand_over_here(
+        self, conversation_id: str, channel: str, signals: Signals, said: list[ChatMessage]
+    ) -> list[ChatMessage]:
+        """The ticket and its packet built by kefu itself, from the transcript and ``said``."""
         assert signals.escalation is not None
         rule = signals.escalation
         turns = [

@@ -34,7 +34,9 @@ CASE_KINDS = (
     "open_problems",
     "fallbacks_in_a_row",
 )
-RULE_KINDS = TEXT_KINDS + CASE_KINDS
+# Kinds the router checks on what happened to a message: the bot gave it no answer at all.
+SYSTEM_KINDS = ("no_answer",)
+RULE_KINDS = TEXT_KINDS + CASE_KINDS + SYSTEM_KINDS
 _COMMON_SETTINGS = frozenset({"id", "kind", "priority", "team", "reason"})
 # The settings each kind reads (anything else in a rule is a typo and refused), with defaults.
 _SETTINGS: dict[str, dict[str, Any]] = {
@@ -47,6 +49,7 @@ _SETTINGS: dict[str, dict[str, Any]] = {
     "refund_outside_policy": {},
     "open_problems": {"count": 2},
     "fallbacks_in_a_row": {"turns": 2},
+    "no_answer": {},
 }
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
@@ -253,6 +256,12 @@ def case_escalation(rules: Sequence[Rule], facts: CaseFacts) -> Escalation | Non
     return _winner(
         _by_priority((rule, _case_match(rule, facts)) for rule in rules if rule.kind in CASE_KINDS)
     )
+
+
+def system_escalation(rules: Sequence[Rule], kind: str) -> Escalation | None:
+    """The highest-priority rule of a system kind (``no_answer``), or None when the shop has
+    none."""
+    return _winner(_by_priority((rule, kind) for rule in rules if rule.kind == kind))
 
 
 def _by_priority(candidates: Iterable[tuple[Rule, str]]) -> list[tuple[Rule, str]]:

@@ -11,6 +11,11 @@ kefu sends every message with its own ``message_id`` and sends it again when it 
 whether Rasa answered (a timeout, a kefu process killed mid-turn). Under the conversation's
 lock, a message id the tracker already holds is not run again: the answer it got then is
 returned, so no action (an order change) runs twice and the customer reads one answer.
+
+A turn without the action server would answer nothing (Rasa logs a failed action and
+listens): while it does not answer its health check, messages get 503 without being run,
+and kefu keeps them until it is back. When it goes away during a turn, the turn is undone
+(the tracker as it was before) and gets 503 too, so it runs again, whole, once it is back.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
@@ -74,10 +81,13 @@ class KefuInput(InputChannel):
                 metadata=metadata,
                 message_id=message_id,
             )
+            agent = request.app.ctx.agent
             try:
                 # Shielded: kefu giving up on the request (its timeout) must not cut a turn
                 # in half; the turn ends and is recorded, and the copy kefu sends later finds it.
-                answered = await asyncio.shield(_answer_once(request.app.ctx.agent, message))
+                answered = await asyncio.shield(_answer_once(agent, message))
+            except ActionsUnavailable:
+                return response.json({"error": "the action server is unavailable"}, status=503)
             except Exception:
                 log.exception("message %s of %s failed", message_id, sender)
                 # kefu keeps the message and tries again; an empty 200 would lose it.
@@ -85,6 +95,10 @@ class KefuInput(InputChannel):
             return response.json(collector.messages if answered is None else answered)
 
         return webhook
+
+
+class ActionsUnavailable(Exception):
+    """The action server does not answer: a turn now would answer nothing."""
 
 
 async def _answer_once(agent: Any, message: UserMessage) -> list[dict[str, Any]] | None:
@@ -96,8 +110,52 @@ async def _answer_once(agent: Any, message: UserMessage) -> list[dict[str, Any]]
         if earlier is not None:
             log.info("message %s of %s was answered before", message.message_id, message.sender_id)
             return earlier
+        if not await _actions_answer(agent):
+            raise ActionsUnavailable()
         await agent.processor.handle_message(message)
+        said = message.output_channel.messages  # type: ignore[attr-defined]
+        if not said and not await _actions_answer(agent) and _undo(agent, message, tracker):
+            raise ActionsUnavailable()
     return None
+
+
+def _undo(agent: Any, message: UserMessage, before: DialogueStateTracker | None) -> bool:
+    """Put the conversation back as it was before the message (Rasa's stores merge what is
+    saved with what is stored, so the stored record itself is written). Only for the stores
+    kefu configures: Redis (``endpoints.yml``) and the in-memory one; False otherwise."""
+    store = getattr(agent.tracker_store, "_tracker_store", agent.tracker_store)
+    sender = message.sender_id
+    record = store.serialise_tracker(before) if before is not None else None
+    if isinstance(store, RedisTrackerStore):
+        key = store.key_prefix + sender
+        if record is None:
+            store.red.delete(key)
+        else:
+            store.red.set(key, record, ex=store.record_exp or None)
+    elif isinstance(store, InMemoryTrackerStore):
+        if record is None:
+            store.store.pop(sender, None)
+        else:
+            store.store[sender] = record
+    else:
+        return False
+    log.warning("the action server went away during a turn of %s: undone", sender)
+    return True
+
+
+async def _actions_answer(agent: Any) -> bool:
+    endpoint = getattr(agent, "action_endpoint", None)
+    if endpoint is None or not endpoint.url:
+        return True  # no action server configured: nothing to wait for
+    health = endpoint.url.rsplit("/", 1)[0] + "/health"
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(health, timeout=aiohttp.ClientTimeout(total=2)) as answer,
+        ):
+            return answer.status == 200
+    except (aiohttp.ClientError, asyncio.TimeoutError):  # noqa: UP041 (Python 3.10: not the same)
+        return False
 
 
 def _replies_to(tracker: DialogueStateTracker, message_id: str) -> list[dict[str, Any]] | None:

@@ -127,19 +127,20 @@
     if (flushTimer === null) flushTimer = setTimeout(() => { flushTimer = null; flush(); }, delay);
   }
 
-  // Send every unacknowledged message, in order: on the socket when it is open, else over
-  // REST; what fails stays in the outbox and goes again soon.
+  // Send the unacknowledged messages one at a time, oldest first (a message is sent once the
+  // one before it is acknowledged, so they arrive in the order they were typed): on the
+  // socket when it is open, else over REST. What fails stays in the outbox and goes again.
   async function flush() {
     if (!conversation) return;
     for (const message of outbox) {
-      if (message.inFlight) continue;
+      if (message.inFlight) return;
       const frame = message.payload
         ? { type: "message", id: message.id, text: message.text, payload: message.payload }
         : { type: "message", id: message.id, text: message.text };
       if (socket && socket.readyState === WebSocket.OPEN) {
         message.inFlight = true;
         socket.send(JSON.stringify(frame));
-        continue;
+        return; // the next goes on this one's acknowledgement
       }
       message.inFlight = true;
       try {
@@ -220,12 +221,13 @@
       } else if (frame.type === "ack") {
         if (frame.message_id) seen.add(frame.message_id);
         delivered(frame.id);
+        flush();
       } else if (frame.type === "retry") {
         const message = outbox.find((m) => m.id === frame.id);
         if (message) message.inFlight = false;
         scheduleFlush(2000);
       } else if (frame.type === "notice") {
-        if (frame.id) refused(frame.id, frame.text); else notice(frame.text);
+        if (frame.id) { refused(frame.id, frame.text); flush(); } else notice(frame.text);
       } else if (frame.owner) {
         setOwner(frame.owner);
       }

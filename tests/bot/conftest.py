@@ -53,7 +53,7 @@ class RasaStub:
 
     def __init__(self) -> None:
         self.received: list[dict] = []
-        self.reply: dict = {"text": "好的"}
+        self.reply: dict | None = {"text": "好的"}  # None: Rasa answers nothing
         self.failing = False  # answer 500, as Rasa does when a turn fails
         self.server: TestServer | None = None
 
@@ -61,7 +61,7 @@ class RasaStub:
         self.received.append(await request.json())
         if self.failing:
             return web.json_response({"error": "the message could not be processed"}, status=500)
-        return web.json_response([self.reply])
+        return web.json_response([self.reply] if self.reply else [])
 
 
 @pytest.fixture

@@ -120,3 +120,16 @@ async def test_the_socket_acknowledges_each_message_once_it_is_kept(client, conv
     history = await (await client.get("/api/chat/messages", params=conversation)).json()
     customer = [m for m in history["messages"] if m["role"] == "customer"]
     assert [m["sent_id"] for m in customer] == ["page-msg-0002"]
+
+
+async def test_a_message_the_bot_gives_no_answer_lands_with_a_person(
+    app, client, conversation, rasa
+):
+    rasa.reply = None  # Rasa ran the turn, but an action failed and nothing was said
+    told = (await (await say(client, conversation, "我的退款怎么还没到")).json())["messages"]
+    assert [m["role"] for m in told] == ["system"] and "人工" in told[0]["text"]
+    services = app[SERVICES]
+    owner = await services.store.get(conversation["conversation_id"])
+    ticket = await services.queue.get(owner.ticket_id)
+    assert owner.owner.value == "queue" and ticket is not None
+    assert ticket.reasons == ("bot_no_answer",) and ticket.team == "after_sale"
