@@ -12,7 +12,7 @@ MODEL := models/kefu.tar.gz
 RASA_SOURCES := config.yml $(shell find domain data -name '*.yml' 2>/dev/null) $(shell find core rasa_ext -name '*.py' -not -name channel.py 2>/dev/null)
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup run test test-rasa test-py lint format clean bench bench-nlu bench-real
+.PHONY: help setup run test test-rasa test-py lint format clean bench bench-nlu bench-real bench-delivery
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -78,3 +78,6 @@ bench-nlu: $(MODEL) ## NLU test-set scores (all and hard slice) and /model/parse
 bench-real: $(MODEL) ## the assistant on real shop chat (needs ../shared/data/jddc; skips without it)
 	$(PY) -m tools.real.copies
 	$(PY) -m tools.real
+
+bench-delivery: $(MODEL) ## 50 customers x 10 messages (REST and websocket): lost, twice, out of order, speed
+	$(PY) -m tools.delivery

@@ -204,6 +204,9 @@ class ConversationStore:
         value = await self._redis.lindex(self._keys.pending(conversation_id), 0)
         return str(value) if value is not None else None
 
+    async def pending_count(self, conversation_id: str) -> int:
+        return int(await self._redis.llen(self._keys.pending(conversation_id)))
+
     async def conversations_with_pending(self) -> list[str]:
         return sorted(await self._redis.smembers(self._keys.pending_conversations))
 

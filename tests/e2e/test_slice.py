@@ -11,6 +11,7 @@ import pytest
 
 from tests.e2e.conftest import RunningSystem, phone_digits
 from tests.waiting import async_wait_until
+from tools.delivery.load import run_load
 
 pytestmark = pytest.mark.e2e
 TIMEOUT = 30
@@ -295,3 +296,13 @@ async def test_an_angry_customer_reaches_the_complaints_team_with_the_signals(sy
         assert said[-1]["anger"] > 0.85 > said[0]["anger"], said
         assert customer.socket is not None
         await customer.socket.close()
+
+
+async def test_fifty_customers_at_once_lose_nothing_and_get_nothing_twice(system):
+    """50 customers x 10 messages, REST and websocket (``make bench-delivery`` prints the
+    figures; this asserts only that none is lost, taken twice, out of order or unanswered)."""
+    report = await run_load(system.url, system.redis_url, customers=50, messages=10)
+    print("\n".join(report.lines()))
+    assert report.sent == 500
+    assert all(c.accepted == c.sent for c in report.checks), report.lines()
+    assert all(c.ok for c in report.checks), [c for c in report.checks if not c.ok]
