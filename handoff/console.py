@@ -204,7 +204,7 @@ async def claim(request: web.Request) -> web.Response:
     session = await _api_session(request)
     services = _services(request)
     agent = session.agent
-    ticket = await _ticket(request)
+    ticket = await _visible_ticket(request, session)
     result = await services.queue.claim(
         ticket.id,
         agent.name,

@@ -147,3 +147,93 @@ async def test_a_good_login_clears_the_accounts_failures(console):
     await log_in(console, "alice")
     for _ in range(4):
         assert await wrong_login(console, "alice") == "/agent/login?error=1"
+
+
+# Every agent route, for each kind of account, on a complaints ticket carol holds.
+# dave: complaints too; alice: pre-sale and after-sale; sue: supervisor; erin: removed after
+# logging in; sam: a supervisor demoted to pre-sale after logging in; nobody: not logged in.
+TICKET_ROUTES = {
+    "detail": ("GET", "/api/agent/tickets/{t}", None),
+    "notes": ("POST", "/api/agent/tickets/{t}/notes", {"text": "内部备注"}),
+    "reply": ("POST", "/api/agent/tickets/{t}/reply", {"text": "您好"}),
+    "transfer": ("POST", "/api/agent/tickets/{t}/transfer", {"team": "after_sale"}),
+    "close": ("POST", "/api/agent/tickets/{t}/close", {"outcome": "resolved"}),
+    "claim": ("POST", "/api/agent/tickets/{t}/claim", None),
+}
+OTHER_ROUTES = {
+    "me": ("GET", "/api/agent/me", None),
+    "tickets": ("GET", "/api/agent/tickets", None),
+    "canned": ("GET", "/api/agent/canned?q=发票", None),
+    "follow_ups": ("GET", "/api/agent/follow-ups", None),
+    "handover": ("GET", "/api/agent/handover", None),
+    "add_handover": ("POST", "/api/agent/handover", {"text": "交接"}),
+    "complaints": ("GET", "/api/agent/supervisor/complaints", None),
+    "report": ("GET", "/api/agent/supervisor/report", None),
+}
+EXPECTED = {
+    #          detail notes reply transfer close claim | me tickets canned follow handover add complaints report
+    "carol": (200, 200, 200, 403, 403, 409, 200, 200, 200, 200, 200, 200, 403, 403),
+    "dave": (200, 200, 403, 403, 403, 409, 200, 200, 200, 200, 200, 200, 403, 403),
+    "alice": (403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 403),
+    "sue": (200, 200, 403, 403, 403, 409, 200, 200, 200, 200, 200, 200, 200, 200),
+    "erin": (401,) * 14,
+    "sam": (403, 403, 403, 403, 403, 403, 200, 200, 200, 200, 200, 200, 403, 403),
+    "nobody": (401,) * 14,
+}
+
+
+@pytest.mark.parametrize("who", list(EXPECTED))
+async def test_every_agent_route_for_every_kind_of_account(console, who):
+    await console.agents.add("dave", PASSWORD, teams=("complaints",))
+    await console.agents.add("erin", PASSWORD, teams=("complaints",))
+    await console.agents.add("sam", PASSWORD, AgentRole.SUPERVISOR)
+    ticket_id = await complaint_ticket(console)
+    owner = {"X-CSRF-Token": await log_in(console, "carol")}
+    assert (await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=owner)).ok
+    csrf = ""
+    if who != "nobody":
+        csrf = await log_in(console, who)
+    else:
+        console.session.cookie_jar.clear()
+    if who == "erin":
+        await console.agents.remove("erin")
+    if who == "sam":
+        await console.agents.update("sam", role=AgentRole.AGENT, teams=("pre_sale",))
+    routes = [*TICKET_ROUTES.values(), *OTHER_ROUTES.values()]
+    # carol's transfer and close would end her hold on the ticket: checked on their own.
+    got = []
+    for name, (method, path, body) in zip([*TICKET_ROUTES, *OTHER_ROUTES], routes, strict=True):
+        if who == "carol" and name in ("transfer", "close"):
+            got.append(403)
+            continue
+        response = await console.request(
+            method, path.format(t=ticket_id), json=body, headers={"X-CSRF-Token": csrf}
+        )
+        got.append(response.status)
+    assert tuple(got) == EXPECTED[who], dict(zip([*TICKET_ROUTES, *OTHER_ROUTES], got, strict=True))
+
+
+async def test_the_holder_may_transfer_and_close(console):
+    ticket_id = await complaint_ticket(console)
+    headers = {"X-CSRF-Token": await log_in(console, "carol")}
+    await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=headers)
+    closed = await console.post(
+        f"/api/agent/tickets/{ticket_id}/close", json={"outcome": "resolved"}, headers=headers
+    )
+    assert closed.status == 200
+    second = await complaint_ticket(console, "conv-complaint-2")
+    await console.post(f"/api/agent/tickets/{second}/claim", headers=headers)
+    moved = await console.post(
+        f"/api/agent/tickets/{second}/transfer", json={"team": "after_sale"}, headers=headers
+    )
+    assert moved.status == 200
+
+
+@pytest.mark.parametrize("who", ["erin", "nobody"])
+async def test_the_agent_socket_wants_a_live_session(console, who):
+    if who == "erin":
+        await console.agents.add("erin", PASSWORD, teams=("complaints",))
+        await log_in(console, "erin")
+        await console.agents.remove("erin")
+    refused = await console.get("/ws/agent")
+    assert refused.status == 401
