@@ -223,6 +223,8 @@ async def _watch_queue_forever(services: Services) -> None:
             await watcher.tick()
         except RedisError as error:
             log.info("queue watch paused: %s", error)
+        except Exception:
+            log.exception("the queue watch failed; trying again")
 
 
 async def _remind_forever(services: Services) -> None:
@@ -240,6 +242,8 @@ async def _remind_forever(services: Services) -> None:
             await reminders.tick()
         except (OrderError, RedisError) as error:
             log.info("payment reminders wait: %s", error)
+        except Exception:
+            log.exception("payment reminders failed; trying again")
 
 
 async def healthz(request: web.Request) -> web.Response:

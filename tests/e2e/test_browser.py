@@ -169,3 +169,53 @@ async def test_an_angry_customer_reaches_an_agent_and_rates_the_service(
     assert detail["ticket"]["satisfaction"] == 5
     said = [m["text"] for m in detail["transcript"] if m["role"] == "customer"]
     assert said[-1] == "5 非常满意" and not any("/rate" in text for text in said)
+
+
+async def test_a_message_typed_while_the_server_is_down_waits_then_goes_once(
+    system: RunningSystem, browser: Browser, tmp_path: Path
+):
+    """A kefu server of its own (on the system's Redis and Rasa) is stopped under the page."""
+    from aiohttp.test_utils import TestServer
+
+    from bot.launch import free_port
+    from bot.server import create_app
+    from bot.settings import Settings
+
+    port = free_port()
+    settings = Settings(
+        port=port,
+        redis_url=system.redis_url,
+        redis_prefix="kefubrowserdown",
+        rasa_port=system.launched.ports["rasa"],
+        action_port=system.launched.ports["actions"],
+        var_dir=tmp_path,
+        secret="browser-secret",
+        rasa_token=system.launched.rasa_token,
+    )
+
+    async def serve() -> TestServer:
+        server = TestServer(create_app(settings), host="127.0.0.1", port=port)
+        await server.start_server()
+        return server
+
+    server = await serve()
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"http://127.0.0.1:{port}/chat")
+    await expect(page.locator("#status")).to_contain_text("智能助手", timeout=WAIT_MS)
+    await server.close()
+    await expect(page.locator("#status")).to_contain_text("重连", timeout=WAIT_MS)
+
+    await send(page, "包邮吗")
+    waiting = page.locator("li.msg.customer.waiting")
+    await expect(waiting).to_have_count(1)
+    await expect(waiting).to_contain_text("等待发送")
+
+    server = await serve()
+    try:
+        await expect(page.locator("li.msg.bot .bubble").last).to_contain_text(
+            "邮费", timeout=WAIT_MS
+        )
+        await expect(waiting).to_have_count(0)
+        await expect(page.locator("li.msg.customer")).to_have_count(1)
+    finally:
+        await server.close()

@@ -176,6 +176,24 @@ async def test_every_accepted_message_is_answered_once_in_order_across_kill_9(
         assert any(f"  {part} " in line and "restarting it" in line for line in said), said
 
 
+async def test_ctrl_c_with_a_customer_socket_open_stops_every_part_in_its_turn(
+    chaos_system: LaunchedSystem,
+):
+    async with aiohttp.ClientSession() as http:
+        customer = SocketCustomer(http, chaos_system.url)
+        await customer.open()
+        params = {k: customer.conversation[k] for k in ("conversation_id", "token")}
+        async with http.ws_connect(f"{chaos_system.url}/ws/chat", params=params) as socket:
+            assert (await socket.receive_json(timeout=10))["type"] == "history"
+            code = await asyncio.to_thread(chaos_system.stop)
+            closed = await socket.receive(timeout=10)
+    assert code == 0
+    assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    said = chaos_system.output.read_text()
+    # kefu closed its sockets and stopped on SIGTERM: nothing had to be killed.
+    assert "did not stop" not in said and said.rstrip().endswith("All parts stopped.")
+
+
 async def _restarted(
     system: LaunchedSystem, http: aiohttp.ClientSession, part: str, before: int
 ) -> bool:
