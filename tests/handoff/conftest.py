@@ -69,14 +69,20 @@ async def log_in(client, name="alice") -> str:
     return me["csrf_token"]
 
 
-async def waiting_ticket(client, text="<img src=x onerror=alert(1)> 我要退货") -> str:
-    await client.store.append(ChatMessage("conv-1", Role.CUSTOMER, text, time.time()))
+async def waiting_ticket(
+    client,
+    text="<img src=x onerror=alert(1)> 我要退货",
+    conversation="conv-1",
+    team="after_sale",
+    reason="explicit_request",
+) -> str:
+    await client.store.append(ChatMessage(conversation, Role.CUSTOMER, text, time.time()))
     place = await client.queue.open(
-        "conv-1",
+        conversation,
         "web",
         priority=2,
-        team="after_sale",
-        reasons=("explicit_request",),
+        team=team,
+        reasons=(reason,),
         summary="summary",
         packet={"turns": []},
     )

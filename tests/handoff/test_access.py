@@ -8,23 +8,21 @@ import pytest
 from handoff.agents import AgentRole
 from handoff.live import SESSION_ENDED
 from handoff.models import ChatMessage, Event, Role
-from tests.handoff.conftest import PASSWORD, log_in
+from tests.handoff.conftest import PASSWORD, log_in, waiting_ticket
 
 COMPLAINT = "我要投诉，电话 13812345678，银行卡 6222020200112233445"
 
 
 async def complaint_ticket(console, conversation="conv-complaint") -> str:
-    await console.store.append(ChatMessage(conversation, Role.CUSTOMER, COMPLAINT, time.time()))
-    place = await console.queue.open(
-        conversation,
-        "web",
-        priority=3,
-        team="complaints",
-        reasons=("crisis_keyword",),
-        summary="complaint",
-        packet={"turns": []},
-    )
-    return place.ticket_id
+    return await waiting_ticket(console, COMPLAINT, conversation, "complaints", "crisis_keyword")
+
+
+async def held_by_carol(console, conversation="conv-complaint") -> tuple[str, dict[str, str]]:
+    """A complaints ticket carol has claimed, and her request headers."""
+    ticket_id = await complaint_ticket(console, conversation)
+    headers = {"X-CSRF-Token": await log_in(console, "carol")}
+    assert (await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=headers)).ok
+    return ticket_id, headers
 
 
 @pytest.mark.parametrize(
@@ -46,9 +44,7 @@ async def test_a_ticket_is_for_its_team_and_supervisors(console, agent, status):
 
 
 async def test_the_agent_holding_a_ticket_sees_it_whatever_their_team(console):
-    ticket_id = await complaint_ticket(console)
-    headers = {"X-CSRF-Token": await log_in(console, "carol")}
-    await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=headers)
+    ticket_id, headers = await held_by_carol(console)
     moved = await console.post(
         f"/api/agent/tickets/{ticket_id}/transfer", json={"agent": "alice"}, headers=headers
     )
@@ -187,9 +183,7 @@ async def test_every_agent_route_for_every_kind_of_account(console, who):
     await console.agents.add("dave", PASSWORD, teams=("complaints",))
     await console.agents.add("erin", PASSWORD, teams=("complaints",))
     await console.agents.add("sam", PASSWORD, AgentRole.SUPERVISOR)
-    ticket_id = await complaint_ticket(console)
-    owner = {"X-CSRF-Token": await log_in(console, "carol")}
-    assert (await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=owner)).ok
+    ticket_id, _ = await held_by_carol(console)
     csrf = ""
     if who != "nobody":
         csrf = await log_in(console, who)
@@ -214,15 +208,12 @@ async def test_every_agent_route_for_every_kind_of_account(console, who):
 
 
 async def test_the_holder_may_transfer_and_close(console):
-    ticket_id = await complaint_ticket(console)
-    headers = {"X-CSRF-Token": await log_in(console, "carol")}
-    await console.post(f"/api/agent/tickets/{ticket_id}/claim", headers=headers)
+    ticket_id, headers = await held_by_carol(console)
     closed = await console.post(
         f"/api/agent/tickets/{ticket_id}/close", json={"outcome": "resolved"}, headers=headers
     )
     assert closed.status == 200
-    second = await complaint_ticket(console, "conv-complaint-2")
-    await console.post(f"/api/agent/tickets/{second}/claim", headers=headers)
+    second, headers = await held_by_carol(console, "conv-complaint-2")
     moved = await console.post(
         f"/api/agent/tickets/{second}/transfer", json={"team": "after_sale"}, headers=headers
     )
