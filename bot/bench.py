@@ -89,7 +89,7 @@ def _rss_by_part(runner: psutil.Process) -> dict[str, float]:
     names = {
         "redis-server": "redis",
         "rasa run": "rasa",
-        "rasa_sdk": "actions",
+        "actions.server": "actions",
         "bot serve": "kefu",
     }
     found = {"runner": runner.memory_info().rss / 2**20}

@@ -352,15 +352,7 @@ def children(settings: Settings) -> tuple[Child | None, list[Child]]:
         ),
         Child(
             "actions",
-            [
-                sys.executable,
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "-p",
-                str(settings.action_port),
-            ],
+            [sys.executable, "-m", "actions.server", "-p", str(settings.action_port)],
             env,
             logs / "actions.log",
             lambda: _http_ready(f"{settings.action_url}/health"),

@@ -29,7 +29,12 @@ START_TIMEOUT = 300
 # would be a repeated question, and a person would take over).
 QUESTIONS = ("包邮吗", "什么时候发货", "可以开发票吗", "支持七天无理由退货吗")
 # How each part is told apart among the runner's children (its command line).
-PARTS = {"redis": "redis-server", "rasa": "-m rasa run", "actions": "rasa_sdk", "kefu": "bot serve"}
+PARTS = {
+    "redis": "redis-server",
+    "rasa": "-m rasa run",
+    "actions": "actions.server",
+    "kefu": "bot serve",
+}
 
 
 @pytest.fixture(scope="module")

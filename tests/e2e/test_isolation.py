@@ -1,4 +1,4 @@
-"""Only kefu reaches Rasa and Redis: the webhook wants kefu's token, Redis its password."""
+"""Only kefu reaches Rasa, only Rasa the action server, and Redis wants its password."""
 
 from __future__ import annotations
 
@@ -60,3 +60,14 @@ async def test_rasa_runs_each_message_id_once(system):
     assert answers[0] and answers[0] == answers[1] and "48 小时" in answers[0][0]["text"]
     said = [e for e in events if e["event"] == "user"]
     assert [e["message_id"] for e in said] == ["kefu-once-1"]
+
+
+async def test_the_action_server_answers_only_rasa(system):
+    url = f"http://127.0.0.1:{system.launched.ports['actions']}"
+    forged = {"next_action": "action_order_status", "sender_id": "x", "tracker": {}, "domain": {}}
+    async with aiohttp.ClientSession() as http:
+        for params in ({}, {"token": "wrong"}):
+            async with http.post(f"{url}/webhook", json=forged, params=params) as refused:
+                assert refused.status == 401
+        async with http.get(f"{url}/health") as health:
+            assert health.status == 200

@@ -1,0 +1,68 @@
+"""``python -m actions.server``: rasa-sdk's action server, answering only this system's Rasa.
+
+rasa-sdk authenticates nothing: any local process could post a forged tracker (one naming a
+verified customer) and read that customer's orders. Rasa sends the token of ``endpoints.yml``
+(``KEFU_RASA_TOKEN``) with every action call; without it the webhook answers 401. ``/health``
+stays open for the runner.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+import sys
+from functools import partial
+
+from rasa_sdk.endpoint import create_app_for_serve
+from rasa_sdk.executor import ActionExecutor
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sanic.worker.loader import AppLoader
+
+from bot import settings as settings_module
+
+log = logging.getLogger(__name__)
+
+
+def create_app(executor: ActionExecutor, token: str) -> Sanic:
+    """Module level: Sanic's loader builds it again in its worker process."""
+    app = create_app_for_serve(executor, cors_origins=None, endpoints="endpoints.yml")
+    expected = token.encode()
+
+    @app.on_request
+    async def authenticate(request: Request) -> HTTPResponse | None:
+        if request.path != "/webhook":
+            return None
+        given = str(request.args.get("token", "")).encode("utf-8", "surrogateescape")
+        if hmac.compare_digest(given, expected):
+            return None
+        log.warning("refused an action call without the token from %s", request.ip)
+        return response.json({"error": "unauthorised"}, status=401)
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m actions.server", description=__doc__)
+    parser.add_argument("-p", "--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    settings = settings_module.load()
+    if not settings.rasa_token:
+        print("KEFU_RASA_TOKEN is not set: the action server would answer anyone", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    loader = AppLoader(factory=partial(create_app, executor, settings.rasa_token))
+    app = loader.load()
+    app.prepare(host=settings.host, port=args.port, workers=1)
+    Sanic.serve(primary=app, app_loader=loader)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
