@@ -70,10 +70,10 @@ clean: ## remove results and the trained model (keeps the environments and var/)
 	rm -rf results models
 
 bench: $(MODEL) ## start the system on free ports; print start-up time, reply latency and RSS per process
-	$(PY) -m bot.bench
+	$(PY) -m tools.bench.system
 
 bench-nlu: $(MODEL) ## NLU test-set scores (all and hard slice) and /model/parse latency
-	$(PY) -m bot.nlu_bench
+	$(PY) -m tools.bench.nlu
 
 bench-real: $(MODEL) ## the assistant on real shop chat (needs ../shared/data/jddc; skips without it)
 	$(PY) -m tools.real.copies

@@ -1,6 +1,6 @@
 """Sentiment (negative) and anger scores for a customer message, from committed linear weights.
 
-Two small classifiers trained by ``python -m handoff.train_signals`` (see
+Two small classifiers trained by ``python -m tools.signals.train`` (see
 ``signals_data/PROVENANCE.md``): character n-gram TF-IDF + logistic regression. The weights ship
 as one compressed ``.npz`` (no pickle); inference needs only numpy and reproduces the trained
 scikit-learn pipelines exactly. Nothing is loaded at import time: call ``EmotionModel.load()``

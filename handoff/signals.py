@@ -316,12 +316,3 @@ def _match(rule: Rule, text: str, said: str, anger: float, history: Sequence[Tur
     if is_question and len(earlier) == rule.turns - 1 and all(q == question for q in earlier):
         return text[:50]
     return ""
-
-
-if __name__ == "__main__":
-    # `python -m handoff.signals eval`: the report lives with the corpora in signals_eval.
-    import sys
-
-    from handoff.signals_eval import main
-
-    sys.exit(main())

@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handoff import signals_eval
 from handoff.sentiment import (
     MAX_CHARS,
     WEIGHTS_FILE,
@@ -14,6 +13,7 @@ from handoff.sentiment import (
     char_ngrams,
     normalize,
 )
+from tools.signals import evaluate as signals_eval
 
 REPO = Path(__file__).resolve().parents[2]
 SHOP_EVAL = Path(__file__).with_name("shop_chat_eval.jsonl")
@@ -114,7 +114,7 @@ def test_normalize_matches_training_conventions():
 
 
 # Pinned to the committed weights: retraining must update these numbers on purpose.
-PINNED = {  # re-pin after retraining: python -m handoff.train_signals
+PINNED = {  # re-pin after retraining: python -m tools.signals.train
     "气死我了退钱": (0.995, 1.0),
     "请问什么时候发货？": (0.069, 0.007),
     "质量很好，好评！": (0.0, 0.0),
@@ -202,7 +202,7 @@ def test_split_is_fixed():
 def test_calm_questions_written_for_other_tests_do_not_look_angry():
     """Everyday questions (the NLU test set's calm intents, the FAQ dev set) must not reach the
     `angry` rule's threshold: those customers would land with the complaints team."""
-    from handoff.signals_eval import ANGRY_RULE_THRESHOLD, calm_questions
+    from tools.signals.evaluate import ANGRY_RULE_THRESHOLD, calm_questions
 
     model = EmotionModel.load()
     texts = calm_questions()

@@ -30,10 +30,10 @@ from typing import Any
 from urllib.parse import quote
 
 from actions.faq import entries_asked
-from bot.nlu_bench import http_json, parse_server
 from faq.retriever import FaqRetriever
 from handoff.sentiment import EmotionModel
 from handoff.signals import TurnSignals, compute_signals, load_rules
+from tools.bench.nlu import http_json, parse_server
 from tools.real import scoring
 from tools.real.dataset import CORPUS, LABELS, ROOT, VARIANTS, CorpusMissing, Turn, load
 from tools.real.dataset import variant_text as text_of

@@ -1,6 +1,6 @@
 """The corpora behind the emotion signals, their fixed split, and the evaluation report.
 
-``python -m handoff.signals eval [--data-dir DIR]`` prints accuracy and F1 of the committed
+``python -m tools.signals.evaluate eval [--data-dir DIR]`` prints accuracy and F1 of the committed
 weights on the held-out split of each training corpus (read from ``../shared/data``; skipped
 with a message when that folder is absent) and on the shop-chat evaluation set in
 ``tests/handoff/shop_chat_eval.jsonl``. Needs only numpy: no scikit-learn.
@@ -22,9 +22,9 @@ import yaml
 
 from handoff.sentiment import EmotionModel, normalize
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SHOP_CHAT_EVAL = REPO_ROOT / "tests" / "handoff" / "shop_chat_eval.jsonl"
-SHOP_CHAT_TRAIN = Path(__file__).with_name("signals_data") / "shop_chat_train.jsonl"
+SHOP_CHAT_TRAIN = REPO_ROOT / "handoff" / "signals_data" / "shop_chat_train.jsonl"
 SENTIMENT_FILE = "sentiment_train.jsonl"
 EMOTION_FILE = "emotion_train.jsonl"
 HELD_OUT_BUCKETS = 5  # one bucket in five (20 %) is held out
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # python -m handoff.signals_eval eval
+    # python -m tools.signals.evaluate eval
     import sys
 
     sys.exit(main())

@@ -1,4 +1,4 @@
-"""python -m orders.bench: latency of every order backend method, on the demo store directly and
+"""python -m tools.bench.orders: latency of every order backend method, on the demo store directly and
 through the HTTP adapter against the reference server on loopback.
 
 Changes run on orders in the state that lets them succeed; when a change has used up its
@@ -126,7 +126,7 @@ async def run(rounds: int, workdir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m orders.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.orders", description=__doc__)
     parser.add_argument("--rounds", type=int, default=200, help="calls per method and backend")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="kefu-orders-bench-") as workdir:

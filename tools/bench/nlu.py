@@ -1,4 +1,4 @@
-"""python -m bot.nlu_bench: how well and how fast the trained Rasa model understands customers.
+"""python -m tools.bench.nlu: how well and how fast the trained Rasa model understands customers.
 
 (a) Runs ``rasa test nlu`` on the whole NLU test set (``tests/nlu``) and on its hard slice
     (``tests/nlu/hard.yml``: typos, mixed language, several questions in one message) and prints
@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TESTS = ROOT / "tests" / "nlu"
 HARD = TESTS / "hard.yml"
 RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
@@ -201,7 +201,7 @@ def print_scores(scores: Scores, out: Path, show_errors: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.nlu_bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.nlu", description=__doc__)
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "kefu.tar.gz")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "bench-nlu")
     parser.add_argument(

@@ -1,4 +1,4 @@
-from orders.bench import main
+from tools.bench.orders import main
 
 
 def test_the_benchmark_times_every_method_on_both_backends(capsys):

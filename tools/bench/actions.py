@@ -1,4 +1,4 @@
-"""python -m actions.bench: each order flow's action latency over HTTP, as Rasa calls them.
+"""python -m tools.bench.actions: each order flow's action latency over HTTP, as Rasa calls them.
 
 Starts a real action server (rasa_sdk) and an embedded Redis on free ports with a scratch demo
 store, then posts the webhook calls each flow makes (validation turns and the flow's action) and

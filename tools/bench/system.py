@@ -1,4 +1,4 @@
-"""python -m bot.bench: start the whole system and print start-up time, reply latency, handoff
+"""python -m tools.bench.system: start the whole system and print start-up time, reply latency, handoff
 latency (customer message to the ticket on an agent's screen) and memory.
 
 Starts ``python -m bot run`` on free ports with an embedded Redis in a scratch directory, so it
@@ -105,7 +105,7 @@ def _rss_by_part(runner: psutil.Process) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.system", description=__doc__)
     parser.add_argument("--messages", type=int, default=200, help="messages to time (default 200)")
     parser.add_argument("--handoffs", type=int, default=50, help="handoffs to time (default 50)")
     args = parser.parse_args(argv)

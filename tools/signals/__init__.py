@@ -1,0 +1,1 @@
+"""Training and evaluating the sentiment and anger models that ``handoff.sentiment`` serves."""
