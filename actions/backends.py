@@ -7,10 +7,10 @@ from dataclasses import replace
 
 from redis.asyncio import Redis
 
-from bot import settings as settings_module
-from bot.settings import Settings
+from core import settings as settings_module
+from core.keys import Keys
+from core.settings import Settings
 from faq.knowledge import load_policy
-from handoff.keys import Keys
 from handoff.signals import Rule, load_rules
 from orders.client import OrderBackend
 from orders.factory import open_backend

@@ -9,8 +9,8 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import settings as settings_module
-from bot.texts import Texts
+from core import settings as settings_module
+from core.texts import Texts
 from faq.knowledge import Entry
 from faq.retriever import FaqRetriever
 

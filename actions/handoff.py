@@ -15,7 +15,7 @@ from actions.backends import Backends
 from actions.language import EXTERNAL_PREFIXES
 from actions.metadata import router_metadata
 from actions.order_flow import OrderDesk
-from handoff.masking import mask_address, mask_name, mask_phone
+from core.masking import mask_address, mask_name, mask_phone
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
 from handoff.signals import Escalation

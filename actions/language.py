@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from handoff.signals import language_of
+from core.language import language_of
 
 # How Rasa writes the text of an external intent ("EXTERNAL: escalate") or a "/intent" payload.
 EXTERNAL_PREFIXES = ("EXTERNAL: ", "/")

@@ -15,7 +15,7 @@ from rasa_sdk.events import SlotSet
 from redis.exceptions import RedisError
 
 from actions.backends import Backends
-from bot.texts import Texts
+from core.texts import Texts
 from orders.client import TIMEOUT, OrderBackend
 from orders.models import Order, OrderError, OrderErrorKind
 
@@ -80,7 +80,7 @@ def end_of_flow() -> list[dict[str, Any]]:
 
 
 def return_kind_name(tracker: Tracker, kind: str, texts: Texts) -> str:
-    """How the customer's language names the request (bot/messages.yml)."""
+    """How the customer's language names the request (core/messages.yml)."""
     language = "en" if tracker.get_slot("language") == "en" else "zh"
     return texts.get(f"return_kind_{kind}", language) if kind in RETURN_KINDS else ""
 

@@ -12,8 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.backends import Backends
 from actions.metadata import channel_customer
 from actions.order_flow import OrderDesk, return_kind_name
-from bot.texts import Texts
-from handoff.masking import mask_address, mask_phone
+from core.masking import mask_address, mask_phone
+from core.texts import Texts
 from orders.models import OrderError
 
 

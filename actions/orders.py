@@ -16,8 +16,8 @@ from actions.backends import Backends
 from actions.handoff import hand_to_person
 from actions.order_flow import OrderDesk, end_of_flow, request_id, return_kind_name
 from actions.order_forms import NEW_VALUE_SLOT, within_return_window
-from bot.texts import Texts
-from handoff.masking import mask_address, mask_phone
+from core.masking import mask_address, mask_phone
+from core.texts import Texts
 from handoff.signals import CaseFacts, Escalation, case_escalation
 from orders.client import (
     ALREADY_CANCELLED,

@@ -21,7 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
-from bot import settings as settings_module
+from core import settings as settings_module
 
 log = logging.getLogger(__name__)
 

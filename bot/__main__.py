@@ -11,10 +11,10 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot import settings as settings_module
 from bot.runner import run
 from bot.server import create_app
 from bot.webchat import customer_signature
+from core import settings as settings_module
 
 
 def main(argv: list[str] | None = None) -> int:

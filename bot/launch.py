@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.settings import PROJECT_ROOT, REDIS_PASSWORD_FILE
+from core.settings import PROJECT_ROOT, REDIS_PASSWORD_FILE
 
 READY_LINE = "kefu is up"
 

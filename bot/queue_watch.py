@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from bot.texts import Texts
+from core.keys import Keys
+from core.records import ChatMessage, Event, Role
+from core.store import ConversationStore
+from core.texts import Texts
 from handoff.agents import AgentDirectory
-from handoff.keys import Keys
-from handoff.models import ChatMessage, Event, Role
 from handoff.queue import TicketQueue
-from handoff.store import ConversationStore
 
 
 @dataclass(frozen=True)

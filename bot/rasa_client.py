@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from handoff.models import Button
+from core.records import Button
 
 
 class RasaUnavailable(Exception):

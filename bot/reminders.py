@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from bot.texts import Texts
-from handoff.keys import Keys
-from handoff.models import Button, ChatMessage, Role
-from handoff.signals import detect_language
-from handoff.store import ConversationStore
+from core.keys import Keys
+from core.language import detect_language
+from core.records import Button, ChatMessage, Role
+from core.store import ConversationStore
+from core.texts import Texts
 from orders.client import OrderBackend
 
 log = logging.getLogger(__name__)

@@ -19,14 +19,15 @@ from redis.exceptions import RedisError
 
 from bot.availability import ServiceHours, callback_promise
 from bot.rasa_client import BotReply, RasaClient, RasaUnavailable
-from bot.texts import Texts
+from core.records import ChatMessage, Conversation, Owner, Role
+from core.store import Accepted, ConversationStore
+from core.texts import Texts
 from handoff.agents import AgentDirectory
-from handoff.models import ChatMessage, Conversation, Owner, Role
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
 from handoff.sentiment import EmotionModel
 from handoff.signals import Rule, Signals, compute_signals, system_escalation
-from handoff.store import Accepted, ConversationStore
+from handoff.trajectory import SignalHistory
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class Router:
         emotion: EmotionModel,
         agents: AgentDirectory,
         hours: ServiceHours,
+        history: SignalHistory,
         *,
         lease_seconds: int = 35,
     ) -> None:
@@ -105,6 +107,7 @@ class Router:
         self._rules = rules
         self._texts = texts
         self._emotion = emotion
+        self._history = history
         self._agents = agents
         self._hours = hours
         # One answer at a time per conversation in this process; the store's lease does the
@@ -140,7 +143,7 @@ class Router:
         )
         if accepted.new and accepted.owner is Owner.BOT:
             try:
-                await self._store.record_signals(conversation_id, signals.turn(text))
+                await self._history.record(conversation_id, signals.turn(text))
             except RedisError:
                 # The message is kept (it will be answered): only its trajectory is thinner.
                 log.warning("signals of a message of %s not recorded", conversation_id)
@@ -241,7 +244,7 @@ class Router:
     async def _assess(self, conversation_id: str, text: str) -> Signals:
         """This message's signals in the light of the earlier turns (``accept`` stores them)."""
         scores = self._emotion.score(text)
-        history = await self._store.recent_signals(conversation_id)
+        history = await self._history.recent(conversation_id)
         return compute_signals(
             text, self._rules, anger=scores.anger, negative=scores.negative, history=history
         )

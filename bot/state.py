@@ -10,12 +10,12 @@ from redis.asyncio import Redis
 
 from bot.rasa_client import RasaClient
 from bot.router import Router
-from bot.settings import Settings
-from bot.texts import Texts
+from core.settings import Settings
+from core.store import ConversationStore
+from core.texts import Texts
 from handoff.agents import AgentDirectory
 from handoff.live import LiveHub
 from handoff.queue import TicketQueue
-from handoff.store import ConversationStore
 from orders.client import OrderBackend
 
 

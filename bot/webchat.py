@@ -16,8 +16,8 @@ from redis.exceptions import RedisError
 
 from bot.router import EXTERNAL_INTENTS, Acceptance, payload_intent
 from bot.state import SERVICES, Services
-from handoff.models import Button
-from handoff.signals import detect_language
+from core.language import detect_language
+from core.records import Button
 from handoff.webutil import (
     encodes,
     is_message_id,

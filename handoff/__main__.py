@@ -13,9 +13,9 @@ import sys
 
 from redis.asyncio import Redis
 
-from bot import settings as settings_module
+from core import settings as settings_module
+from core.keys import Keys
 from handoff.agents import DEFAULT_CAPACITY, Agent, AgentDirectory, AgentRole
-from handoff.keys import Keys
 from handoff.models import TEAMS
 
 _TEAMS_HELP = f"comma-separated, of {','.join(TEAMS)} (default pre_sale,after_sale)"

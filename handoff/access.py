@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from core.records import Event, Owner
+from core.store import ConversationStore
 from handoff.agents import Agent, AgentDirectory
-from handoff.models import Event, Owner, Ticket
+from handoff.models import Ticket
 from handoff.queue import TicketQueue
-from handoff.store import ConversationStore
 
 
 def may_see(agent: Agent, ticket: Ticket) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from handoff.keys import Keys
+from core.keys import Keys
 from handoff.models import TEAMS
 
 SESSION_TTL_SECONDS = 12 * 3600

@@ -14,13 +14,14 @@ from typing import Any
 from aiohttp import web
 from redis.exceptions import RedisError
 
+from core.records import ChatMessage, Role
+from core.store import ConversationStore
 from handoff.access import may_see
 from handoff.agents import AgentDirectory, AgentRole, Session
 from handoff.live import SESSION_ENDED, LiveHub
 from handoff.login_throttle import LoginThrottle
-from handoff.models import TEAMS, ChatMessage, Note, Role, Ticket, TicketStatus
+from handoff.models import TEAMS, Note, Ticket, TicketStatus
 from handoff.queue import ClaimResult, TicketQueue
-from handoff.store import ConversationStore
 from handoff.supervision import Supervision
 from handoff.webutil import json_error, read_json_object, same_secret, string_field
 

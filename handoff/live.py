@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, Collection
 from aiohttp import WSCloseCode, web
 from redis.asyncio import Redis
 
+from core.records import Event
 from handoff.access import Audience
-from handoff.models import Event
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import hashlib
 
 from redis.asyncio import Redis
 
-from handoff.keys import Keys
+from core.keys import Keys
 
 ACCOUNT, ADDRESS = "account", "address"
 

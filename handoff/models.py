@@ -1,9 +1,9 @@
-"""Typed records kept in Redis as JSON (never pickle)."""
+"""The queue's records, kept in Redis as JSON (never pickle): tickets, notes, teams."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -11,85 +11,10 @@ from typing import Any
 TEAMS = ("pre_sale", "after_sale", "complaints", "supervisor")
 
 
-class Owner(StrEnum):
-    """Who answers the conversation's next message."""
-
-    BOT = "bot"
-    QUEUE = "queue"
-    AGENT = "agent"
-
-
-class Role(StrEnum):
-    CUSTOMER = "customer"
-    BOT = "bot"
-    AGENT = "agent"
-    SYSTEM = "system"
-
-
 class TicketStatus(StrEnum):
     QUEUED = "queued"
     CLAIMED = "claimed"
     CLOSED = "closed"
-
-
-@dataclass(frozen=True)
-class Button:
-    title: str
-    payload: str
-
-
-@dataclass(frozen=True)
-class ChatMessage:
-    conversation_id: str
-    role: Role
-    text: str
-    ts: float
-    buttons: tuple[Button, ...] = ()
-    author: str = ""
-    id: str = ""
-    # The channel's own id for a customer message: the page that sent it knows it as its own.
-    sent_id: str = ""
-
-    def to_json(self) -> str:
-        record = asdict(self)
-        del record["id"]  # the stream assigns it
-        return json.dumps(record, ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, data: str, message_id: str = "") -> ChatMessage:
-        record = json.loads(data)
-        return cls(
-            conversation_id=record["conversation_id"],
-            role=Role(record["role"]),
-            text=record["text"],
-            ts=float(record["ts"]),
-            buttons=tuple(Button(**b) for b in record.get("buttons", ())),
-            author=record.get("author", ""),
-            id=message_id,
-            sent_id=record.get("sent_id", ""),
-        )
-
-    def to_wire(self) -> dict[str, Any]:
-        """The shape sent to pages and API clients."""
-        return {
-            "id": self.id,
-            "conversation_id": self.conversation_id,
-            "role": self.role.value,
-            "text": self.text,
-            "ts": self.ts,
-            "buttons": [asdict(b) for b in self.buttons],
-            "author": self.author,
-            "sent_id": self.sent_id,
-        }
-
-
-@dataclass(frozen=True)
-class Conversation:
-    conversation_id: str
-    owner: Owner = Owner.BOT
-    channel: str = ""
-    ticket_id: str = ""
-    customer_id: str = ""  # the shop customer the channel vouched for; "" when anonymous
 
 
 @dataclass(frozen=True)
@@ -173,28 +98,3 @@ class Note:
     @classmethod
     def from_json(cls, data: str) -> Note:
         return cls(**json.loads(data))
-
-
-@dataclass(frozen=True)
-class Event:
-    """Published on the events channel for the live pages of every kefu server process."""
-
-    type: str
-    conversation_id: str = ""
-    ticket_id: str = ""
-    message: dict[str, Any] = field(default_factory=dict)
-    owner: str = ""
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, data: str | bytes) -> Event:
-        record = json.loads(data)
-        return cls(
-            type=record["type"],
-            conversation_id=record.get("conversation_id", ""),
-            ticket_id=record.get("ticket_id", ""),
-            message=record.get("message") or {},
-            owner=record.get("owner", ""),
-        )

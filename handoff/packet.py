@@ -7,7 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from handoff.masking import mask_text
+from core.masking import mask_text
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from enum import StrEnum
 
 from redis.asyncio import Redis
 
-from handoff.keys import Keys
-from handoff.models import Event, Note, Owner, Ticket, TicketStatus
+from core.keys import Keys
+from core.records import Event, Owner
+from handoff.models import Note, Ticket, TicketStatus
 
 # Priority dominates the score; arrival time (ms, < 1e13 until the year 2286) breaks ties.
 _PRIORITY_WEIGHT = 10**13

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from core.language import HAN, LATIN_WORD, detect_language
 from core.pasted import read
 from handoff.models import TEAMS
 
@@ -51,8 +52,6 @@ _SETTINGS: dict[str, dict[str, Any]] = {
     "fallbacks_in_a_row": {"turns": 2},
     "no_answer": {},
 }
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 # What does not change a question when it is asked again: punctuation, spaces, particles.
 _PUNCTUATION = re.compile(r"[\s\W_]+", re.UNICODE)
 _LEADING = "亲"
@@ -144,18 +143,6 @@ class Signals:
         return TurnSignals(
             time.time(), normalise_question(text), self.anger, self.negative, self.fired
         )
-
-
-def detect_language(text: str) -> str:
-    """English when the message has English words and no Chinese characters; else Chinese."""
-    return language_of(text) or "zh"
-
-
-def language_of(text: str) -> str | None:
-    """The message's language, or None when it has no words to tell (digits, emoji, "?")."""
-    if _HAN.search(text):
-        return "zh"
-    return "en" if _LATIN_WORD.search(text) else None
 
 
 def normalise_question(text: str) -> str:
@@ -312,7 +299,7 @@ def _match(rule: Rule, text: str, said: str, anger: float, history: Sequence[Tur
     question = normalise_question(text)
     earlier = [t.question for t in history[-(rule.turns - 1) :]]
     # Numbers alone are answers (phone digits tried again, an order number), not questions.
-    is_question = len(question) >= 2 and bool(_HAN.search(question) or _LATIN_WORD.search(question))
+    is_question = len(question) >= 2 and bool(HAN.search(question) or LATIN_WORD.search(question))
     if is_question and len(earlier) == rule.turns - 1 and all(q == question for q in earlier):
         return text[:50]
     return ""

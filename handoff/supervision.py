@@ -9,7 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from handoff.keys import Keys
+from core.keys import Keys
 from handoff.models import Note, Ticket, TicketStatus
 from handoff.queue import TicketQueue
 

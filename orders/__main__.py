@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from redis.asyncio import Redis
 
-from bot import settings as settings_module
-from bot.settings import Settings
-from bot.texts import Texts
-from handoff.keys import Keys
-from handoff.masking import mask_address, mask_name, mask_phone
+from core import settings as settings_module
+from core.keys import Keys
+from core.masking import mask_address, mask_name, mask_phone
+from core.settings import Settings
+from core.texts import Texts
 from orders.demo_store import DemoOrderStore
 from orders.http_api import create_app
 from orders.models import Order, OrderError

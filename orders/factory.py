@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.settings import Settings
+from core.settings import Settings
 from orders.client import OrderBackend
 from orders.demo_store import DemoOrderStore
 from orders.http_backend import HttpOrderBackend

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
-from handoff.keys import Keys
-from handoff.models import ChatMessage, Role
-from handoff.store import ConversationStore
+from core.keys import Keys
+from core.records import ChatMessage, Role
+from core.store import ConversationStore
 from orders.models import Product
 
 

@@ -15,20 +15,23 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 
-_OWN_CODE = (Path(__file__).parent, Path(__file__).parent.parent / "core")
-# Not part of the pipeline: editing it must not retrain (the Makefile leaves it out too).
-_NOT_PIPELINE = {"channel.py"}
+_HERE = Path(__file__).parent
+# The pipeline's own code: these components and the modules of ``core`` they read (the rest of
+# ``core`` is the kefu side's, and editing it must not retrain; nor must the channel). The
+# Makefile's RASA_SOURCES lists the same files.
+_CHANNEL = _HERE / "channel.py"
+_CORE_READ = ("pasted.py", "followup.py")
 
 
 def own_code_digest() -> str:
-    """A digest of the pipeline's own code (``rasa_ext``, ``core``). Rasa caches what a
-    component made of the training data under a fingerprint of its class and configuration,
-    not of its code: with this in the configuration, editing ``core/pasted.py`` retrains."""
+    """A digest of the pipeline's own code. Rasa caches what a component made of the training
+    data under a fingerprint of its class and configuration, not of its code: with this in the
+    configuration, editing ``core/pasted.py`` retrains."""
     digest = hashlib.sha256()
-    for folder in _OWN_CODE:
-        for path in sorted(folder.glob("*.py")):
-            if path.name not in _NOT_PIPELINE:
-                digest.update(path.read_bytes())
+    paths = [p for p in sorted(_HERE.glob("*.py")) if p != _CHANNEL]
+    paths += [_HERE.parent / "core" / name for name in _CORE_READ]
+    for path in paths:
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.launch import free_port
-from handoff.keys import Keys
+from core.keys import Keys
 from tests.waiting import wait_until
 
 

@@ -3,10 +3,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from redis.asyncio import Redis
 
 from actions.handoff import ActionHandoff, transcript
-from handoff.keys import Keys
-from handoff.models import Owner
+from core.keys import Keys
+from core.records import Owner
+from core.store import ConversationStore
 from handoff.queue import TicketQueue
-from handoff.store import ConversationStore
 
 EVENTS = [
     {

@@ -26,7 +26,7 @@ from actions.orders import (
     ActionOrderStatus,
     ActionRequestReturn,
 )
-from handoff.keys import Keys
+from core.keys import Keys
 from orders.demo_store import DemoOrderStore
 from orders.models import Order, OrderStatus
 

@@ -3,7 +3,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from redis.asyncio import Redis
 
 from actions.satisfaction import ActionRecordSatisfaction
-from handoff.keys import Keys
+from core.keys import Keys
 from handoff.queue import TicketQueue
 
 

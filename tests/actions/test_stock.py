@@ -8,10 +8,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from redis.asyncio import Redis
 
 from actions.stock import ActionCheckStock, ActionSubscribeRestock
-from bot.settings import load
-from bot.texts import Texts
-from handoff.keys import Keys
-from handoff.store import ConversationStore
+from core.keys import Keys
+from core.settings import load
+from core.store import ConversationStore
+from core.texts import Texts
 from orders.__main__ import set_stock_and_announce
 from orders.demo_store import DemoOrderStore
 

@@ -7,8 +7,8 @@ from aiohttp.test_utils import TestServer
 
 from bot.launch import free_port
 from bot.server import create_app
-from bot.settings import Settings
-from handoff.keys import Keys
+from core.keys import Keys
+from core.settings import Settings
 
 
 @pytest.fixture

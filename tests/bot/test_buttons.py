@@ -7,10 +7,10 @@ import json
 import pytest
 from redis.asyncio import Redis
 
-from bot.settings import Settings
-from handoff.keys import Keys
+from core.keys import Keys
+from core.settings import Settings
+from core.store import ConversationStore
 from handoff.queue import TicketQueue
-from handoff.store import ConversationStore
 from tests.bot.conftest import say
 
 RATING = {

@@ -7,9 +7,9 @@ import json
 import pytest
 from redis.asyncio import Redis
 
-from bot.settings import Settings
 from bot.state import SERVICES
-from handoff.keys import Keys
+from core.keys import Keys
+from core.settings import Settings
 from tests.bot.conftest import say
 
 

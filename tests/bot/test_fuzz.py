@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from bot.launch import free_port
-from bot.settings import PROJECT_ROOT
+from core.keys import Keys
+from core.settings import PROJECT_ROOT
 from handoff.agents import AgentDirectory, AgentRole
-from handoff.keys import Keys
 from tests.waiting import wait_until
 
 EXAMPLES = int(os.environ.get("KEFU_FUZZ_EXAMPLES", "60"))

@@ -4,12 +4,13 @@ import time
 from redis.asyncio import Redis
 
 from bot.queue_watch import QueuePolicy, QueueWatcher
-from bot.texts import Texts
+from core.keys import Keys
+from core.records import Owner, Role
+from core.store import ConversationStore
+from core.texts import Texts
 from handoff.agents import AgentDirectory
-from handoff.keys import Keys
-from handoff.models import Owner, Role, TicketStatus
+from handoff.models import TicketStatus
 from handoff.queue import TicketQueue
-from handoff.store import ConversationStore
 
 
 def watcher_for(redis: Redis, keys: Keys, policy: QueuePolicy | None = None) -> QueueWatcher:

@@ -6,10 +6,10 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.reminders import OPT_OUT_PAYLOAD, PaymentReminders, ReminderPolicy
-from bot.texts import Texts
-from handoff.keys import Keys
-from handoff.models import ChatMessage, Role
-from handoff.store import ConversationStore
+from core.keys import Keys
+from core.records import ChatMessage, Role
+from core.store import ConversationStore
+from core.texts import Texts
 from orders.demo_store import DemoOrderStore
 from orders.models import Order
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.runner import Child, ChildDied, RestartPolicy, Supervisor, child_env, children
-from bot.settings import PROJECT_ROOT, Settings, load
+from core.settings import PROJECT_ROOT, Settings, load
 from tests.waiting import async_wait_until, wait_until
 
 
@@ -277,7 +277,7 @@ SUPERVISE_ONE_SLEEPER = """
 import asyncio, sys
 from pathlib import Path
 from bot.runner import Child, Supervisor, child_env
-from bot.settings import Settings
+from core.settings import Settings
 
 async def main():
     settings = Settings(var_dir=Path(sys.argv[1]))

@@ -6,7 +6,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.webchat import conversation_token, customer_signature
-from handoff.keys import Keys
+from core.keys import Keys
 from tests.bot.conftest import say
 from tests.waiting import async_wait_until
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.launch import LaunchedSystem, launch
-from bot.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 START_TIMEOUT = 300
 

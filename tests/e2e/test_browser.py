@@ -179,7 +179,7 @@ async def test_a_message_typed_while_the_server_is_down_waits_then_goes_once(
 
     from bot.launch import free_port
     from bot.server import create_app
-    from bot.settings import Settings
+    from core.settings import Settings
 
     port = free_port()
     settings = Settings(

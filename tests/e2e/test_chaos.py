@@ -18,8 +18,8 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.launch import LaunchedSystem, launch
-from bot.settings import PROJECT_ROOT
-from handoff.keys import Keys
+from core.keys import Keys
+from core.settings import PROJECT_ROOT
 from tests.waiting import async_wait_until
 from tools.delivery.clients import Customer, RestCustomer, SocketCustomer, check
 

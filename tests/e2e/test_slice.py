@@ -216,7 +216,7 @@ async def test_a_message_sent_while_rasa_is_down_is_answered_when_it_is_back(sys
 
     from bot.launch import free_port
     from bot.server import create_app
-    from bot.settings import Settings
+    from core.settings import Settings
 
     rasa_port = free_port()
     settings = Settings(

@@ -8,16 +8,17 @@ import pytest
 from aiohttp import web
 from redis.asyncio import Redis
 
+from core.keys import Keys
+from core.records import ChatMessage, Role
+from core.store import ConversationStore
 from faq.canned import standard_answers
 from handoff.access import AgentAudience
 from handoff.agents import AgentDirectory, AgentRole, Session
 from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
-from handoff.keys import Keys
 from handoff.live import LiveHub
 from handoff.login_throttle import LoginThrottle
-from handoff.models import ChatMessage, Role, Ticket
+from handoff.models import Ticket
 from handoff.queue import TicketQueue
-from handoff.store import ConversationStore
 from handoff.supervision import Supervision
 
 PASSWORD = "correct horse battery"

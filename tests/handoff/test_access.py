@@ -5,9 +5,9 @@ import time
 
 import pytest
 
+from core.records import ChatMessage, Event, Role
 from handoff.agents import AgentRole
 from handoff.live import SESSION_ENDED
-from handoff.models import ChatMessage, Event, Role
 from tests.handoff.conftest import PASSWORD, log_in, waiting_ticket
 
 COMPLAINT = "我要投诉，电话 13812345678，银行卡 6222020200112233445"

@@ -1,8 +1,8 @@
 import pytest
 from redis.asyncio import Redis
 
+from core.keys import Keys
 from handoff.agents import AgentDirectory, AgentRole
-from handoff.keys import Keys
 
 
 async def test_agents_log_in_with_their_password_only(redis: Redis, keys: Keys):

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 from redis import Redis as SyncRedis
 
+from core.keys import Keys
 from handoff.__main__ import main
-from handoff.keys import Keys
 
 
 @pytest.fixture

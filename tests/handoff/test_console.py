@@ -1,6 +1,6 @@
 """The agent console against a real Redis: login, CSRF, claim, reply, close."""
 
-from handoff.models import Owner, Role
+from core.records import Owner, Role
 from tests.handoff.conftest import PASSWORD, log_in, waiting_ticket
 
 

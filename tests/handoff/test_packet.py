@@ -1,4 +1,4 @@
-from handoff.masking import mask_name, mask_phone, mask_text
+from core.masking import mask_name, mask_phone, mask_text
 from handoff.packet import Turn, build_packet
 
 

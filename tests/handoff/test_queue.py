@@ -2,10 +2,11 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from handoff.keys import Keys
-from handoff.models import Owner, TicketStatus
+from core.keys import Keys
+from core.records import Owner
+from core.store import ConversationStore
+from handoff.models import TicketStatus
 from handoff.queue import ClaimResult, TicketQueue
-from handoff.store import ConversationStore
 
 TTL = 3600
 

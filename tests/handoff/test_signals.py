@@ -3,13 +3,13 @@ from pathlib import Path
 
 import pytest
 
+from core.language import detect_language
 from handoff.signals import (
     CASE_KINDS,
     CaseFacts,
     TurnSignals,
     case_escalation,
     compute_signals,
-    detect_language,
     load_rules,
 )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from orders.__main__ import main
 from orders.demo_store import DemoOrderStore
 from orders.http_backend import HttpOrderBackend

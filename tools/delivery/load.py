@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import aiohttp
 from redis.asyncio import Redis
 
-from handoff.keys import Keys
-from handoff.store import ConversationStore
+from core.keys import Keys
+from core.store import ConversationStore
 from tools.delivery.clients import Check, Customer, RestCustomer, SocketCustomer, check
 
 # Questions the knowledge base answers, asked in turn (the same one three times in a row

@@ -3,9 +3,9 @@ import time
 
 from redis.asyncio import Redis
 
-from handoff.keys import Keys
-from handoff.models import Button, ChatMessage, Owner, Role
-from handoff.store import ConversationStore
+from core.keys import Keys
+from core.records import Button, ChatMessage, Owner, Role
+from core.store import ConversationStore
 
 
 async def test_transcript_keeps_order_and_reads_after_an_id(redis: Redis, keys: Keys):

@@ -9,12 +9,10 @@ from dataclasses import asdict, dataclass, replace
 
 from redis.asyncio import Redis
 
-from handoff.keys import Keys
-from handoff.models import Button, ChatMessage, Conversation, Event, Owner
-from handoff.signals import TurnSignals
+from core.keys import Keys
+from core.records import Button, ChatMessage, Conversation, Event, Owner
 
 TRANSCRIPT_MAX_LEN = 5000
-SIGNAL_TURNS_KEPT = 50
 
 # A customer's message and, when the bot owns the conversation, its place among the messages
 # awaiting the bot's answer, in one step: a message is never in the transcript but unanswered
@@ -158,19 +156,6 @@ class ConversationStore:
             self._keys.transcript(conversation_id), min=start, max="+", count=limit
         )
         return [ChatMessage.from_json(fields["m"], message_id) for message_id, fields in entries]
-
-    async def record_signals(self, conversation_id: str, turn: TurnSignals) -> None:
-        """Keep the signals of the last turns (the trajectory the rules and the agent see)."""
-        key = self._keys.signals(conversation_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, turn.to_json())
-            pipe.ltrim(key, -SIGNAL_TURNS_KEPT, -1)
-            pipe.expire(key, self._ttl)
-            await pipe.execute()
-
-    async def recent_signals(self, conversation_id: str) -> list[TurnSignals]:
-        records = await self._redis.lrange(self._keys.signals(conversation_id), 0, -1)
-        return [TurnSignals.from_json(record) for record in records]
 
     async def accept(self, message: ChatMessage, pending: str, sent_id: str) -> Accepted:
         """Store a customer's message and, while the bot owns the conversation, ``pending`` (a

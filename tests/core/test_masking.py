@@ -1,6 +1,6 @@
 import pytest
 
-from handoff.masking import mask_address
+from core.masking import mask_address
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The channels' own texts (bot/messages.yml), in the customer's language."""
+"""The channels' own texts (core/messages.yml), in the customer's language."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import PROJECT_ROOT, RedisAddress, load, read_dotenv
+from core.settings import PROJECT_ROOT, RedisAddress, load, read_dotenv
 
 
 def test_defaults_bind_to_localhost(tmp_path: Path):
