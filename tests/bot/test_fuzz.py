@@ -278,9 +278,19 @@ def test_the_chat_socket_survives_every_frame(server: Server, frame: str):
 
 
 def test_a_frame_over_the_limit_closes_the_socket_with_its_code(server: Server):
-    closed = asyncio.run(_socket_exchange(server, "[" * MAX_FRAME))
-    assert closed is not None and closed.type is aiohttp.WSMsgType.CLOSE
-    assert closed.data == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+    async def oversized() -> int | None:
+        params = {k: server.conversation[k] for k in ("conversation_id", "token")}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.ws_connect(f"{server.url}/ws/chat", params=params) as socket,
+        ):
+            assert (await socket.receive_json(timeout=10))["type"] == "history"
+            await socket.send_str("[" * MAX_FRAME)
+            ending = await socket.receive(timeout=10)
+            assert ending.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), ending
+            return socket.close_code
+
+    assert asyncio.run(oversized()) == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
 
 
 def test_the_server_is_healthy_after_the_fuzzing(server: Server):
