@@ -77,9 +77,11 @@ class Keys:
         """Set: the open tickets an agent has claimed."""
         return f"{self.prefix}:agent:{agent}:tickets"
 
-    def agent_online(self, agent: str) -> str:
-        """String with a short TTL, refreshed while the agent's console is connected."""
-        return f"{self.prefix}:agent:{agent}:online"
+    @property
+    def agents_online(self) -> str:
+        """Sorted set: agent name -> until when they count as online (refreshed while their
+        console is connected)."""
+        return f"{self.prefix}:agents-online"
 
     @property
     def busy_agents(self) -> str:

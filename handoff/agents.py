@@ -10,6 +10,7 @@ import hmac
 import json
 import re
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
@@ -185,14 +186,24 @@ class AgentDirectory:
 
     async def mark_online(self, name: str, seconds: int) -> None:
         """The agent's console is connected; they count as gone ``seconds`` after the last mark."""
-        await self._redis.set(self._keys.agent_online(name), "1", ex=seconds)
+        key = self._keys.agents_online
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {name: time.time() + seconds})
+            pipe.expire(key, seconds)
+            await pipe.execute()
 
     async def online_count(self) -> int:
-        found = self._redis.scan_iter(match=self._keys.agent_online("*"), count=200)
-        return len([key async for key in found])
+        """Agents online now: one read of one key (marks that ran out are dropped first)."""
+        key = self._keys.agents_online
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", time.time())
+            pipe.zcard(key)
+            _, count = await pipe.execute()
+        return int(count)
 
     async def is_online(self, name: str) -> bool:
-        return bool(await self._redis.exists(self._keys.agent_online(name)))
+        until = await self._redis.zscore(self._keys.agents_online, name)
+        return until is not None and float(until) > time.time()
 
     async def open_session(self, agent: Agent) -> Session:
         data = await self._redis.hget(self._keys.agents, agent.name)

@@ -26,9 +26,6 @@ class RestockAlerts:
             pipe.expire(key, self._ttl)
             await pipe.execute()
 
-    async def subscribers(self, sku: str) -> dict[str, str]:
-        return dict(await self._redis.hgetall(self._keys.restock(sku)))
-
     async def announce(self, product: Product, compose: Callable[[Product, str], str]) -> int:
         """Tell every subscriber, in their conversation, that ``product`` is back; once each."""
         key = self._keys.restock(product.sku)

@@ -23,6 +23,18 @@ from tests.waiting import wait_until
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     given = os.environ.get("REDIS_URL")
     if given:
+        # Tests write and delete keys: never in a database that holds anything else.
+        client = SyncRedis.from_url(given)
+        try:
+            keys = client.dbsize()
+        finally:
+            client.close()
+        if keys:
+            pytest.exit(
+                f"REDIS_URL={given} holds {keys} keys: give the tests an empty database "
+                "(e.g. another db number, redis://host:6379/15)",
+                returncode=2,
+            )
         yield given
         return
     port = free_port()

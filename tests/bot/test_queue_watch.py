@@ -105,7 +105,7 @@ async def test_an_absent_agents_tickets_wait_again_and_the_customer_is_told(
     await watcher.tick()
     assert (await queue.get(ticket_id)).status is TicketStatus.CLAIMED, "alice is online"
 
-    await redis.delete(keys.agent_online("alice"))  # her grace period ran out
+    await agents.mark_online("alice", 0)  # her grace period ran out
     await watcher.tick()
     ticket = await queue.get(ticket_id)
     assert ticket.status is TicketStatus.QUEUED and ticket.agent == ""

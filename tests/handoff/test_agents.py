@@ -65,3 +65,17 @@ async def test_bad_teams_and_capacities_are_refused(redis: Redis, keys: Keys, te
         await AgentDirectory(redis, keys).add(
             "alice", "long enough", teams=teams, capacity=capacity
         )
+
+
+async def test_online_agents_are_counted_from_one_key_and_their_marks_run_out(
+    redis: Redis, keys: Keys
+):
+    agents = AgentDirectory(redis, keys)
+    await redis.set(f"{keys.prefix}:agent:zoe:online", "1")  # an old-style key: not counted
+    await agents.mark_online("alice", 60)
+    await agents.mark_online("bob", 60)
+    assert await agents.online_count() == 2
+    assert await agents.is_online("alice") and not await agents.is_online("zoe")
+    await redis.zadd(keys.agents_online, {"bob": 1.0})  # bob's mark ran out long ago
+    assert await agents.online_count() == 1 and not await agents.is_online("bob")
+    assert 0 < await redis.ttl(keys.agents_online) <= 60
