@@ -1,6 +1,7 @@
 """Watching the waiting line: tickets nobody answered in time go up to a supervisor, tickets of
 an agent who went away wait again, and every waiting customer is told their place and an
-estimated wait whenever it changes."""
+estimated wait whenever it changes. Safe in several kefu processes at once: the place last told
+is kept in Redis and changed in one step, so a customer hears each place once."""
 
 from __future__ import annotations
 
@@ -16,6 +17,27 @@ from core.store import ConversationStore
 from core.texts import Texts
 from handoff.agents import AgentDirectory
 from handoff.queue import TicketQueue
+
+# Tell the customer this place only if it is not the one they were last told (one step, so of
+# two processes watching the line only one tells them).
+_NEW_PLACE = """
+-- KEYS[1] hash: ticket id -> place last told; ARGV[1] ticket id, ARGV[2] place, ARGV[3] TTL
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+# Forget the places of tickets that no longer wait.
+_FORGET_PLACES = """
+-- KEYS[1] hash: ticket id -> place last told; ARGV[1..] the ticket ids waiting now
+local waiting = {}
+for i = 1, #ARGV do waiting[ARGV[i]] = true end
+for _, ticket in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if not waiting[ticket] then redis.call('HDEL', KEYS[1], ticket) end
+end
+return 1
+"""
+ANNOUNCED_TTL_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -44,7 +66,8 @@ class QueueWatcher:
         self._redis = redis
         self._keys = keys
         self._policy = policy
-        self._announced: dict[str, int] = {}  # ticket id -> the place last told
+        self._new_place = redis.register_script(_NEW_PLACE)
+        self._forget_places = redis.register_script(_FORGET_PLACES)
 
     async def tick(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
@@ -59,10 +82,12 @@ class QueueWatcher:
                     now=now,
                 )
         waiting = await self._queue.waiting()
+        announced = self._keys.queue_announced
         for place, ticket in enumerate(waiting, start=1):
-            if self._announced.get(ticket.id) == place:
+            if not await self._new_place(
+                keys=[announced], args=[ticket.id, place, ANNOUNCED_TTL_SECONDS]
+            ):
                 continue
-            self._announced[ticket.id] = place
             minutes = math.ceil(place * self._policy.minutes_per_ticket)
             event = Event(
                 "queue_position",
@@ -70,9 +95,7 @@ class QueueWatcher:
                 message={"position": place, "wait_minutes": minutes},
             )
             await self._redis.publish(self._keys.events, event.to_json())
-        still_waiting = {ticket.id for ticket in waiting}
-        for ticket_id in set(self._announced) - still_waiting:
-            del self._announced[ticket_id]
+        await self._forget_places(keys=[announced], args=[ticket.id for ticket in waiting])
 
     async def _requeue_absent_agents(self) -> None:
         for agent in await self._queue.busy_agents():

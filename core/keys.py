@@ -78,6 +78,11 @@ class Keys:
         return f"{self.prefix}:agent:{agent}:tickets"
 
     @property
+    def queue_announced(self) -> str:
+        """Hash with a TTL: ticket id -> the place in line its customer was last told."""
+        return f"{self.prefix}:queue-announced"
+
+    @property
     def agents_online(self) -> str:
         """Sorted set: agent name -> until when they count as online (refreshed while their
         console is connected)."""

@@ -5,7 +5,7 @@ from redis.asyncio import Redis
 
 from bot.queue_watch import QueuePolicy, QueueWatcher
 from core.keys import Keys
-from core.records import Owner, Role
+from core.records import Event, Owner, Role
 from core.store import ConversationStore
 from core.texts import Texts
 from handoff.agents import AgentDirectory
@@ -89,6 +89,24 @@ async def test_waiting_customers_hear_their_place_when_it_changes(redis: Redis, 
         moved_up = await published(pubsub, 1)
         assert moved_up[0]["conversation_id"] == "c2"
         assert moved_up[0]["message"] == {"position": 1, "wait_minutes": 3}
+
+
+async def test_two_kefu_processes_watching_the_line_tell_each_place_once(redis: Redis, keys: Keys):
+    queue = TicketQueue(redis, keys, 600)
+    watchers = [watcher_for(redis, keys), watcher_for(redis, keys)]  # one per process
+    await open_ticket(queue, "c1")
+    await open_ticket(queue, "c2")
+    async with redis.pubsub() as pubsub:
+        await pubsub.subscribe(keys.events)
+        await pubsub.get_message(timeout=1)
+        for watcher in [*watchers, *watchers]:
+            await watcher.tick()
+        # Everything published before this marker is what the customers were told.
+        await redis.publish(keys.events, Event("marker").to_json())
+        told = []
+        while (frame := (await published(pubsub, 1))[0])["type"] != "marker":
+            told.append((frame["conversation_id"], frame["message"]["position"]))
+    assert told == [("c1", 1), ("c2", 2)]
 
 
 async def test_an_absent_agents_tickets_wait_again_and_the_customer_is_told(
