@@ -1,4 +1,5 @@
-"""The backends the actions use, each opened lazily on first use inside the action server."""
+"""The backends the actions use, each opened lazily on first use inside the action server, and
+once per action-server process: the server hands every action the process's ``Backends``."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ RETURN_WINDOW_POLICY = "return_window_days"
 
 
 class Backends:
-    """One per action: the order backend and Redis, created on first use (never at import)."""
+    """The order backend and Redis, created on first use (never at import); one per action
+    server process (``actions.server``), closed when it stops."""
 
     def __init__(self) -> None:
         self._settings: Settings | None = None
@@ -75,3 +77,15 @@ class Backends:
         if self._redis is None:
             self._redis = Redis.from_url(self.settings.effective_redis_url, decode_responses=True)
         return self._redis
+
+
+class UsesBackends:
+    """An action that reaches the backends. It starts with a set of its own (so an action made
+    on its own, as in a test, works); the action server gives every action the process's one
+    set instead (``share``)."""
+
+    def __init__(self) -> None:
+        self._backends = Backends()
+
+    def share(self, backends: Backends) -> None:
+        self._backends = backends

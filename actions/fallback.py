@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backends import Backends
+from actions.backends import UsesBackends
 from actions.handoff import hand_to_person
 from handoff.signals import CaseFacts, case_escalation
 
@@ -54,11 +54,8 @@ class ActionAskAffirmation(Action):
         return []
 
 
-class ActionDefaultFallback(Action):
+class ActionDefaultFallback(UsesBackends, Action):
     """Giving up: offer a person; when the shop's ``fallbacks_in_a_row`` rule fires, hand over."""
-
-    def __init__(self) -> None:
-        self._backends = Backends()
 
     def name(self) -> str:
         return "action_default_fallback"

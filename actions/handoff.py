@@ -11,10 +11,9 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
-from actions.backends import Backends
 from actions.language import EXTERNAL_PREFIXES
 from actions.metadata import router_metadata
-from actions.order_flow import OrderDesk
+from actions.order_flow import UsesOrderDesk
 from core.masking import mask_address, mask_name, mask_phone
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
@@ -37,11 +36,7 @@ MAX_ORDER_CARDS = 5
 log = logging.getLogger(__name__)
 
 
-class ActionHandoff(Action):
-    def __init__(self) -> None:
-        self._backends = Backends()
-        self._desk = OrderDesk(self._backends)
-
+class ActionHandoff(UsesOrderDesk, Action):
     def name(self) -> str:
         return "action_handoff"
 

@@ -14,7 +14,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from redis.exceptions import RedisError
 
-from actions.backends import Backends
+from actions.backends import Backends, UsesBackends
 from core.texts import Texts
 from orders.client import TIMEOUT, OrderBackend
 from orders.models import Order, OrderError, OrderErrorKind
@@ -151,3 +151,11 @@ def _verification_store() -> Iterator[None]:
         yield
     except RedisError as error:
         raise OrderError(OrderErrorKind.UNAVAILABLE, "verification_store") from error
+
+
+class UsesOrderDesk(UsesBackends):
+    """An action that reaches the orders through the desk (over whichever backends it has)."""
+
+    @property
+    def _desk(self) -> OrderDesk:
+        return OrderDesk(self._backends)

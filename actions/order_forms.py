@@ -28,7 +28,7 @@ from actions.order_flow import (
     CHECK_UNAVAILABLE,
     LOOKUP_MISSES_BEFORE_HUMAN,
     VERIFY_ATTEMPTS,
-    OrderDesk,
+    UsesOrderDesk,
     asks_for_latest,
     latest_text,
 )
@@ -89,16 +89,12 @@ class Step:
         return [*events, SlotSet("requested_slot", self.next_slot)]
 
 
-class OrderFormValidation(Action, ABC):
+class OrderFormValidation(UsesOrderDesk, Action, ABC):
     """``validate_<form>``: the shared order and ownership steps, then ``own_steps``."""
 
     form_name = ""
     # The form's own slots: a starting form keeps only what the customer's message says.
     own_slots: tuple[str, ...] = ()
-
-    def __init__(self) -> None:
-        self._backends = Backends()
-        self._desk = OrderDesk(self._backends)
 
     def name(self) -> str:
         return f"validate_{self.form_name}"

@@ -9,18 +9,14 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backends import Backends
 from actions.metadata import channel_customer
-from actions.order_flow import OrderDesk, return_kind_name
+from actions.order_flow import UsesOrderDesk, return_kind_name
 from core.masking import mask_address, mask_phone
 from core.texts import Texts
 from orders.models import OrderError
 
 
-class ActionAskOrderId(Action):
-    def __init__(self) -> None:
-        self._desk = OrderDesk(Backends())
-
+class ActionAskOrderId(UsesOrderDesk, Action):
     def name(self) -> str:
         return "action_ask_order_id"
 
@@ -48,13 +44,10 @@ class ActionAskOrderId(Action):
         return []
 
 
-class ConfirmationQuestion(Action, ABC):
+class ConfirmationQuestion(UsesOrderDesk, Action, ABC):
     """``action_ask_<form>_confirmed``: the question shows what will change, masked."""
 
     form_name = ""
-
-    def __init__(self) -> None:
-        self._desk = OrderDesk(Backends())
 
     def name(self) -> str:
         return f"action_ask_{self.form_name}_confirmed"

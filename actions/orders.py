@@ -12,9 +12,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backends import Backends
 from actions.handoff import hand_to_person
-from actions.order_flow import OrderDesk, end_of_flow, request_id, return_kind_name
+from actions.order_flow import UsesOrderDesk, end_of_flow, request_id, return_kind_name
 from actions.order_forms import NEW_VALUE_SLOT, within_return_window
 from core.masking import mask_address, mask_phone
 from core.texts import Texts
@@ -37,12 +36,8 @@ from orders.models import (
 TIMELINE_EVENTS = 4
 
 
-class OrderAction(Action, ABC):
+class OrderAction(UsesOrderDesk, Action, ABC):
     """The flow's final action: stops early when the form already ended the flow."""
-
-    def __init__(self) -> None:
-        self._backends = Backends()
-        self._desk = OrderDesk(self._backends)
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

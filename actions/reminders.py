@@ -8,17 +8,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
-from actions.backends import Backends
+from actions.backends import UsesBackends
 from actions.metadata import channel_customer
 
 # The wish is kept a year; asked again after that, it is simply kept again.
 OPT_OUT_SECONDS = 365 * 24 * 3600
 
 
-class ActionReminderOptOut(Action):
-    def __init__(self) -> None:
-        self._backends = Backends()
-
+class ActionReminderOptOut(UsesBackends, Action):
     def name(self) -> str:
         return "action_reminder_opt_out"
 

@@ -9,14 +9,11 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
-from actions.backends import Backends
+from actions.backends import UsesBackends
 from handoff.queue import TicketQueue
 
 
-class ActionRecordSatisfaction(Action):
-    def __init__(self) -> None:
-        self._backends = Backends()
-
+class ActionRecordSatisfaction(UsesBackends, Action):
     def name(self) -> str:
         return "action_record_satisfaction"
 

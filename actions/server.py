@@ -4,6 +4,9 @@ rasa-sdk authenticates nothing: any local process could post a forged tracker (o
 verified customer) and read that customer's orders. Rasa sends the token of ``endpoints.yml``
 (``KEFU_RASA_TOKEN``) with every action call; without it the webhook answers 401. ``/health``
 stays open for the runner.
+
+Each server process opens its backends once (the order backend, Redis, the shop's rules and
+policy), shares them with every action and closes them when it stops.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
+from actions.backends import Backends, UsesBackends
 from core import settings as settings_module
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,11 @@ def create_app(executor: ActionExecutor, token: str) -> Sanic:
     """Module level: Sanic's loader builds it again in its worker process."""
     app = create_app_for_serve(executor, cors_origins=None, endpoints="endpoints.yml")
     expected = token.encode()
+    backends = share_backends(executor)
+
+    @app.after_server_stop
+    async def close_backends(_: Sanic) -> None:
+        await backends.aclose()
 
     @app.on_request
     async def authenticate(request: Request) -> HTTPResponse | None:
@@ -42,6 +51,16 @@ def create_app(executor: ActionExecutor, token: str) -> Sanic:
         return response.json({"error": "unauthorised"}, status=401)
 
     return app
+
+
+def share_backends(executor: ActionExecutor) -> Backends:
+    """One set of backends for every registered action of this process."""
+    backends = Backends()
+    for run in executor.actions.values():
+        action = getattr(run, "__self__", None)
+        if isinstance(action, UsesBackends):
+            action.share(backends)
+    return backends
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
-from actions.backends import Backends
+from actions.backends import UsesBackends
 from orders.catalogue import alternative, match_product
 from orders.models import OrderError
 from orders.restock import RestockAlerts
@@ -17,10 +17,7 @@ from orders.restock import RestockAlerts
 RESTOCK_SLOT = "restock_sku"
 
 
-class ActionCheckStock(Action):
-    def __init__(self) -> None:
-        self._backends = Backends()
-
+class ActionCheckStock(UsesBackends, Action):
     def name(self) -> str:
         return "action_check_stock"
 
@@ -55,10 +52,7 @@ class ActionCheckStock(Action):
         return [SlotSet(RESTOCK_SLOT, product.sku)]
 
 
-class ActionSubscribeRestock(Action):
-    def __init__(self) -> None:
-        self._backends = Backends()
-
+class ActionSubscribeRestock(UsesBackends, Action):
     def name(self) -> str:
         return "action_subscribe_restock"
 
