@@ -15,7 +15,6 @@ from faq.knowledge import load_policy
 from handoff.signals import Rule, load_rules
 from orders.client import OrderBackend
 from orders.factory import open_backend
-from orders.http_backend import HttpOrderBackend
 
 RETURN_WINDOW_POLICY = "return_window_days"
 
@@ -66,8 +65,8 @@ class Backends:
         return self._orders
 
     async def aclose(self) -> None:
-        """Close what was opened (the HTTP backend's session, the Redis connections)."""
-        if isinstance(self._orders, HttpOrderBackend):
+        """Close what was opened (the order backend, the Redis connections)."""
+        if self._orders is not None:
             await self._orders.aclose()
         if self._redis is not None:
             await self._redis.aclose()

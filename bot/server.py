@@ -45,7 +45,6 @@ from handoff.trajectory import SignalHistory
 from orders.client import OrderBackend
 from orders.demo_store import DemoOrderStore
 from orders.factory import open_backend
-from orders.http_backend import HttpOrderBackend
 from orders.models import OrderError
 
 log = logging.getLogger(__name__)
@@ -133,8 +132,7 @@ def _services_ctx(settings: Settings) -> Any:
             promises=promised_follow_ups(services.orders),
         )
         yield
-        if isinstance(services.orders, HttpOrderBackend):
-            await services.orders.aclose()
+        await services.orders.aclose()
         await http.close()
         await redis.aclose()
 

@@ -76,3 +76,7 @@ class OrderBackend(Protocol):
     async def unpaid_orders(self, older_than_hours: float) -> list[Order]:
         """Unpaid orders created more than ``older_than_hours`` ago, oldest first."""
         ...
+
+    async def aclose(self) -> None:
+        """Release what the backend holds open (connections); called once, at the end."""
+        ...

@@ -127,6 +127,9 @@ class DemoOrderStore:
         self._seed_lock = threading.Lock()
         self._ready = False
 
+    async def aclose(self) -> None:
+        """Nothing is held open: every call opens its own connection."""
+
     # -- creating the store ------------------------------------------------------------------
 
     def ensure_seeded(self, now: datetime | None = None) -> bool:
