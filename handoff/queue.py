@@ -18,10 +18,30 @@ from handoff.models import Note, Ticket, TicketStatus
 _PRIORITY_WEIGHT = 10**13
 _SEQUENCE_TTL_SECONDS = 400 * 86400  # refreshed by every new ticket
 
+# The end of an agent's hold on a ticket (closed, back in line, handed to another agent): the
+# ticket leaves their set, and with their last one they leave the busy agents. A Lua function
+# put in front of the scripts that need it.
+_RELEASE_AGENT = """
+local function release_agent(agent_tickets, busy_agents, ticket_id, agent)
+  redis.call('SREM', agent_tickets, ticket_id)
+  if redis.call('SCARD', agent_tickets) == 0 then redis.call('SREM', busy_agents, agent) end
+end
+"""
+
+# A ticket for the conversation, unless it has one open: the key of the one it had when the
+# caller looked (KEYS[6]) is passed in; if another was opened since, the caller looks again.
 _OPEN = """
-local existing = redis.call('HGET', KEYS[1], 'ticket_id')
-if existing and existing ~= '' then
-  local status = redis.call('HGET', ARGV[6] .. existing, 'status')
+-- KEYS[1] conversation hash, KEYS[2] the waiting line, KEYS[3] the new ticket's hash,
+-- KEYS[4] its packet, KEYS[5] every ticket by time, KEYS[6] the conversation's ticket seen
+-- by the caller (any key when it had none)
+-- ARGV[1] the new ticket id, ARGV[2] its score, ARGV[3] its fields as a JSON list,
+-- ARGV[4] the packet JSON, ARGV[5] TTL seconds, ARGV[6] the ticket id the caller saw ('' none),
+-- ARGV[7] events channel, ARGV[8] event JSON, ARGV[9] the time
+-- Returns {ticket id, rank or -1, 1 when new / 0 when the open one}, or 'look_again'
+local existing = redis.call('HGET', KEYS[1], 'ticket_id') or ''
+if existing ~= ARGV[6] then return 'look_again' end
+if existing ~= '' then
+  local status = redis.call('HGET', KEYS[6], 'status')
   if status == 'queued' or status == 'claimed' then
     local rank = redis.call('ZRANK', KEYS[2], existing)
     return {existing, rank or -1, 0}
@@ -41,9 +61,13 @@ return {ARGV[1], redis.call('ZRANK', KEYS[2], ARGV[1]), 1}
 """
 
 # The capacity and team checks sit inside the script so that two claims by one agent at once
-# cannot both pass them. ARGV[5]: the agent's capacity (0: no limit); ARGV[6]: their teams as
-# ",a,b," ("*": every team).
+# cannot both pass them.
 _CLAIM = """
+-- KEYS[1] ticket hash, KEYS[2] the waiting line, KEYS[3] conversation hash,
+-- KEYS[4] the agent's tickets, KEYS[5] busy agents
+-- ARGV[1] ticket id, ARGV[2] agent, ARGV[3] the time, ARGV[4] TTL seconds,
+-- ARGV[5] the agent's capacity (0: no limit), ARGV[6] their teams as ",a,b," ('*': every team),
+-- ARGV[7] events channel, ARGV[8] event JSON
 if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 'taken' end
 local team = redis.call('HGET', KEYS[1], 'team') or ''
 if ARGV[6] ~= '*' and not string.find(ARGV[6], ',' .. team .. ',', 1, true) then
@@ -64,6 +88,9 @@ return 'claimed'
 
 # Waited too long: the supervisor team gets it at top priority, still in arrival order.
 _ESCALATE_OVERDUE = """
+-- KEYS[1] ticket hash, KEYS[2] the waiting line
+-- ARGV[1] ticket id, ARGV[2] the time, ARGV[3] team, ARGV[4] priority, ARGV[5] score,
+-- ARGV[6] events channel, ARGV[7] event JSON
 if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
 if tonumber(redis.call('HGET', KEYS[1], 'overdue_at') or '0') > 0 then return 0 end
 redis.call('HSET', KEYS[1], 'overdue_at', ARGV[2], 'team', ARGV[3], 'priority', ARGV[4])
@@ -72,7 +99,11 @@ redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1
 """
 
-_CLOSE = """
+_CLOSE = _RELEASE_AGENT + """
+-- KEYS[1] ticket hash, KEYS[2] conversation hash, KEYS[3] the agent's tickets,
+-- KEYS[4] busy agents
+-- ARGV[1] ticket id, ARGV[2] agent, ARGV[3] the time, ARGV[4] outcome,
+-- ARGV[5] events channel, ARGV[6] event JSON
 if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' then return 0 end
 if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'closed', 'closed_at', ARGV[3], 'outcome', ARGV[4])
@@ -80,15 +111,18 @@ if redis.call('HGET', KEYS[2], 'ticket_id') == ARGV[1] then
   redis.call('HSET', KEYS[2], 'owner', 'bot', 'last_ticket_id', ARGV[1])
   redis.call('HDEL', KEYS[2], 'ticket_id')
 end
-redis.call('SREM', KEYS[3], ARGV[1])
-if redis.call('SCARD', KEYS[3]) == 0 then redis.call('SREM', KEYS[4], ARGV[2]) end
+release_agent(KEYS[3], KEYS[4], ARGV[1], ARGV[2])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 """
 
 # The agent went away, or handed the ticket to another team: it waits again, at its place by
-# priority and arrival, for that team (ARGV[4]).
-_REQUEUE = """
+# priority and arrival, for that team.
+_REQUEUE = _RELEASE_AGENT + """
+-- KEYS[1] ticket hash, KEYS[2] the waiting line, KEYS[3] conversation hash,
+-- KEYS[4] the agent's tickets, KEYS[5] busy agents
+-- ARGV[1] ticket id, ARGV[2] agent, ARGV[3] score, ARGV[4] team,
+-- ARGV[5] events channel, ARGV[6] event JSON
 if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' then return 0 end
 if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'queued', 'agent', '', 'claimed_at', '0', 'team', ARGV[4])
@@ -96,28 +130,34 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 if redis.call('HGET', KEYS[3], 'ticket_id') == ARGV[1] then
   redis.call('HSET', KEYS[3], 'owner', 'queue')
 end
-redis.call('SREM', KEYS[4], ARGV[1])
-if redis.call('SCARD', KEYS[4]) == 0 then redis.call('SREM', KEYS[5], ARGV[2]) end
+release_agent(KEYS[4], KEYS[5], ARGV[1], ARGV[2])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 """
 
-# One agent hands a claimed ticket straight to another (ARGV[3]), within that agent's
-# capacity (ARGV[5], 0: no limit).
-_REASSIGN = """
+# One agent hands a claimed ticket straight to another, within that agent's capacity.
+_REASSIGN = _RELEASE_AGENT + """
+-- KEYS[1] ticket hash, KEYS[2] the giving agent's tickets, KEYS[3] the receiver's tickets,
+-- KEYS[4] busy agents
+-- ARGV[1] ticket id, ARGV[2] the giving agent, ARGV[3] the receiver, ARGV[4] TTL seconds,
+-- ARGV[5] the receiver's capacity (0: no limit), ARGV[6] events channel, ARGV[7] event JSON
 if redis.call('HGET', KEYS[1], 'status') ~= 'claimed' then return 'taken' end
 if redis.call('HGET', KEYS[1], 'agent') ~= ARGV[2] then return 'taken' end
 local capacity = tonumber(ARGV[5])
 if capacity > 0 and redis.call('SCARD', KEYS[3]) >= capacity then return 'at_capacity' end
 redis.call('HSET', KEYS[1], 'agent', ARGV[3])
-redis.call('SREM', KEYS[2], ARGV[1])
-if redis.call('SCARD', KEYS[2]) == 0 then redis.call('SREM', KEYS[4], ARGV[2]) end
+release_agent(KEYS[2], KEYS[4], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[1])
 redis.call('EXPIRE', KEYS[3], ARGV[4])
 redis.call('SADD', KEYS[4], ARGV[3])
 redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 'claimed'
 """
+
+
+def _score(priority: int, created_at: float) -> str:
+    """The place in the line: priority first, then arrival (ms)."""
+    return str(-priority * _PRIORITY_WEIGHT + int(created_at * 1000))
 
 
 class ClaimResult(StrEnum):
@@ -144,6 +184,11 @@ class TicketQueue:
         self._redis = redis
         self._keys = keys
         self._ttl = ttl_seconds
+        self._open = redis.register_script(_OPEN)
+        self._scripts = {
+            source: redis.register_script(source)
+            for source in (_CLAIM, _ESCALATE_OVERDUE, _CLOSE, _REQUEUE, _REASSIGN)
+        }
 
     async def open(
         self,
@@ -176,25 +221,32 @@ class TicketQueue:
         )
         fields = [item for pair in ticket.to_hash().items() for item in pair]
         event = Event("ticket_opened", conversation_id=conversation_id, ticket_id=ticket.id)
-        ticket_id, rank, created = await self._redis.eval(
-            _OPEN,
-            5,
-            self._keys.conversation(conversation_id),
-            self._keys.queue,
-            self._keys.ticket(ticket.id),
-            self._keys.packet(ticket.id),
-            self._keys.all_tickets,
-            ticket.id,
-            str(-priority * _PRIORITY_WEIGHT + int(now * 1000)),
-            json.dumps(fields, ensure_ascii=False),
-            json.dumps(packet, ensure_ascii=False),
-            str(self._ttl),
-            self._keys.ticket(""),
-            self._keys.events,
-            event.to_json(),
-            repr(now),
-        )
-        return QueuePlace(str(ticket_id), int(rank) + 1, bool(created))
+        while True:
+            seen = await self._redis.hget(self._keys.conversation(conversation_id), "ticket_id")
+            answer = await self._open(
+                keys=[
+                    self._keys.conversation(conversation_id),
+                    self._keys.queue,
+                    self._keys.ticket(ticket.id),
+                    self._keys.packet(ticket.id),
+                    self._keys.all_tickets,
+                    self._keys.ticket(seen or ticket.id),
+                ],
+                args=[
+                    ticket.id,
+                    _score(priority, now),
+                    json.dumps(fields, ensure_ascii=False),
+                    json.dumps(packet, ensure_ascii=False),
+                    str(self._ttl),
+                    seen or "",
+                    self._keys.events,
+                    event.to_json(),
+                    repr(now),
+                ],
+            )
+            if answer != "look_again":  # another ticket was opened meanwhile: look again
+                ticket_id, rank, created = answer
+                return QueuePlace(str(ticket_id), int(rank) + 1, bool(created))
 
     async def get(self, ticket_id: str) -> Ticket | None:
         record = await self._redis.hgetall(self._keys.ticket(ticket_id))
@@ -284,7 +336,6 @@ class TicketQueue:
     async def requeue(self, ticket: Ticket, agent: str, team: str = "") -> bool:
         """Put an agent's ticket back in the line (priority, then original arrival), for
         ``team`` when given (a transfer), else for the same team (the agent went away)."""
-        score = -ticket.priority * _PRIORITY_WEIGHT + int(ticket.created_at * 1000)
         return await self._transition(
             _REQUEUE,
             ticket.id,
@@ -296,7 +347,7 @@ class TicketQueue:
                 self._keys.agent_tickets(agent),
                 self._keys.busy_agents,
             ],
-            [agent, str(score), team or ticket.team],
+            [agent, _score(ticket.priority, ticket.created_at), team or ticket.team],
         )
 
     async def reassign(
@@ -334,13 +385,12 @@ class TicketQueue:
     ) -> bool:
         """Re-offer a ticket nobody answered in time to ``team`` at ``priority``; once only."""
         now = time.time() if now is None else now
-        score = -priority * _PRIORITY_WEIGHT + int(ticket.created_at * 1000)
         return await self._transition(
             _ESCALATE_OVERDUE,
             ticket.id,
             Event("ticket_overdue", ticket_id=ticket.id),
             lambda found: [self._keys.ticket(found.id), self._keys.queue],
-            [repr(now), team, str(priority), str(score)],
+            [repr(now), team, str(priority), _score(priority, ticket.created_at)],
         )
 
     async def _transition(
@@ -378,9 +428,8 @@ class TicketQueue:
         if ticket is None:
             return None
         event = replace(event, conversation_id=ticket.conversation_id)
-        keys = keys_of(ticket)
-        return await self._redis.eval(
-            script, len(keys), *keys, ticket_id, *args, self._keys.events, event.to_json()
+        return await self._scripts[script](
+            keys=keys_of(ticket), args=[ticket_id, *args, self._keys.events, event.to_json()]
         )
 
     async def _tickets(self, ticket_ids: list[str]) -> list[Ticket]:
