@@ -15,6 +15,11 @@ class RasaUnavailable(Exception):
     """Rasa could not be reached or failed; the message was not processed."""
 
 
+class TurnFailed(RasaUnavailable):
+    """Rasa was there but could not run this message (it answered 500): tried again, a message
+    that keeps failing goes to a person rather than blocking its conversation."""
+
+
 @dataclass(frozen=True)
 class BotReply:
     text: str
@@ -70,6 +75,8 @@ class RasaClient:
                 headers=headers,
                 timeout=self._timeout,
             ) as response:
+                if response.status == 500:
+                    raise TurnFailed(f"{path} answered 500")
                 if response.status != 200:
                     raise RasaUnavailable(f"{path} answered {response.status}")
                 return await response.json()

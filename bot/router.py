@@ -18,7 +18,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from bot.availability import ServiceHours, callback_promise
-from bot.rasa_client import BotReply, RasaClient, RasaUnavailable
+from bot.rasa_client import BotReply, RasaClient, RasaUnavailable, TurnFailed
 from core.records import ChatMessage, Conversation, Owner, Role
 from core.store import Accepted, ConversationStore
 from core.texts import Texts
@@ -55,6 +55,9 @@ def as_words(text: str) -> str:
 # A message nobody has started to answer this long after it was accepted is answered by the
 # recovery loop (its process died, Rasa was down, or the answer could not be stored).
 RECOVER_AFTER_SECONDS = 5.0
+# Rasa failed to run the same message this often: a person answers it (and the conversation's
+# later messages are no longer held up behind it).
+MAX_FAILED_TURNS = 3
 
 
 @dataclass(frozen=True)
@@ -186,13 +189,15 @@ class Router:
             oldest = await self._store.oldest_pending(conversation_id)
             if oldest is None or time.time() - PendingMessage.from_json(oldest).ts < older_than:
                 continue
-            said = await self._answer_pending(conversation_id, recovering=True)
+            try:
+                said = await self._answer_pending(conversation_id)
+            except TurnFailed as failed:  # this conversation's message; the others go on
+                log.warning("a message of %s failed again: %s", conversation_id, failed)
+                continue
             answered += 0 if said is None else 1
         return answered
 
-    async def _answer_pending(
-        self, conversation_id: str, recovering: bool = False
-    ) -> list[ChatMessage] | None:
+    async def _answer_pending(self, conversation_id: str) -> list[ChatMessage] | None:
         """Every pending message of the conversation, in order; None when another process
         holds the conversation. Raises RasaUnavailable or RedisError, leaving the rest pending."""
         said: list[ChatMessage] = []
@@ -225,9 +230,14 @@ class Router:
         conversation = await self._store.get(conversation_id)
         replies: list[ChatMessage] = []
         if conversation.owner is Owner.BOT:
-            replies = await self._to_bot(
-                conversation, pending, Signals.from_metadata(pending.signals)
-            )
+            signals = Signals.from_metadata(pending.signals)
+            try:
+                replies = await self._to_bot(conversation, pending, signals)
+            except TurnFailed:
+                if await self._store.count_failure(pending.message_id) < MAX_FAILED_TURNS:
+                    raise
+                log.warning("Rasa keeps failing a message of %s: to a person", conversation_id)
+                replies = await self._no_answer(conversation_id, pending.channel, signals)
         # Owned by a person meanwhile: the console shows the message; the bot says nothing.
         stored = await self._store.complete(conversation_id, pending.message_id, replies)
         return stored or []
@@ -267,12 +277,8 @@ class Router:
         replies = await self._rasa.send(conversation_id, message, metadata, pending.message_id)
         if not replies:
             # Rasa ran the turn but nothing came of it (an action failed): a person answers.
-            no_answer = system_escalation(self._rules, "no_answer")
             log.warning("the bot gave a message of %s no answer", conversation_id)
-            if no_answer is not None:
-                return await self._hand_over_here(
-                    conversation_id, pending.channel, replace(signals, escalation=no_answer), []
-                )
+            return await self._no_answer(conversation_id, pending.channel, signals)
         said = [self._message(conversation_id, Role.BOT, r.text, r) for r in replies]
         if signals.escalation and (await self._store.get(conversation_id)).owner is Owner.BOT:
             said += await self._escalate(conversation_id, pending.channel, signals, said)
@@ -280,6 +286,18 @@ class Router:
         if conversation.owner is Owner.QUEUE and conversation.ticket_id:
             said += await self._promise_callback(conversation.ticket_id, signals.language)
         return said
+
+    async def _no_answer(
+        self, conversation_id: str, channel: str, signals: Signals
+    ) -> list[ChatMessage]:
+        """The bot cannot answer this message: a person does (the shop's ``no_answer`` rule;
+        without one, the customer hears nothing more and the message stays in the transcript)."""
+        rule = system_escalation(self._rules, "no_answer")
+        if rule is None:
+            return []
+        return await self._hand_over_here(
+            conversation_id, channel, replace(signals, escalation=rule), []
+        )
 
     async def _promise_callback(self, ticket_id: str, language: str) -> list[ChatMessage]:
         """Nobody can answer now: register a callback time on the ticket and tell the customer."""

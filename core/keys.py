@@ -33,6 +33,10 @@ class Keys:
         """String with a TTL: the token of whoever is answering the pending messages."""
         return f"{self.prefix}:conv:{conversation_id}:answering"
 
+    def failed_turns(self, message_id: str) -> str:
+        """Counter with a TTL: how often Rasa failed to run a pending message."""
+        return f"{self.prefix}:message:{message_id}:failed"
+
     def sent_message(self, conversation_id: str, sent_id: str) -> str:
         """String with a TTL: the stream id of the message a channel sent with this id."""
         return f"{self.prefix}:conv:{conversation_id}:sent:{sent_id}"

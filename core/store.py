@@ -225,6 +225,15 @@ class ConversationStore:
             await self._announce(message)
         return stored
 
+    async def count_failure(self, message_id: str) -> int:
+        """One more failed turn of a pending message; how many there have been."""
+        key = self._keys.failed_turns(message_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, self._ttl)
+            failures, _ = await pipe.execute()
+        return int(failures)
+
     async def lease(self, conversation_id: str, token: str, seconds: int) -> bool:
         """Take the conversation's pending messages to answer, for ``seconds`` at most (a
         process killed while answering holds them no longer than that)."""

@@ -133,3 +133,23 @@ async def test_a_message_the_bot_gives_no_answer_lands_with_a_person(
     ticket = await services.queue.get(owner.ticket_id)
     assert owner.owner.value == "queue" and ticket is not None
     assert ticket.reasons == ("bot_no_answer",) and ticket.team == "after_sale"
+
+
+async def test_a_message_rasa_keeps_failing_goes_to_a_person_and_blocks_nothing(
+    app, client, conversation, rasa, redis: Redis, keys: Keys
+):
+    rasa.failing = True  # this message makes Rasa fail every time
+    await say(client, conversation, "这个怎么用")
+    router = app[SERVICES].router
+    assert await router.answer_pending(older_than=0) == 0  # failed a 2nd time: kept
+    assert await pending(redis, keys, conversation) == ["这个怎么用"]
+    assert await router.answer_pending(older_than=0) == 1  # the 3rd: a person takes it
+    assert await pending(redis, keys, conversation) == []
+    services = app[SERVICES]
+    owner = await services.store.get(conversation["conversation_id"])
+    ticket = await services.queue.get(owner.ticket_id)
+    assert ticket is not None and ticket.reasons == ("bot_no_answer",)
+    assert len({r["message_id"] for r in rasa.received}) == 1 and len(rasa.received) == 3
+    # The conversation goes on, with the person: a new message waits for nobody.
+    await say(client, conversation, "在吗")
+    assert await pending(redis, keys, conversation) == []
