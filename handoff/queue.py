@@ -99,7 +99,9 @@ redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1
 """
 
-_CLOSE = _RELEASE_AGENT + """
+_CLOSE = (
+    _RELEASE_AGENT
+    + """
 -- KEYS[1] ticket hash, KEYS[2] conversation hash, KEYS[3] the agent's tickets,
 -- KEYS[4] busy agents
 -- ARGV[1] ticket id, ARGV[2] agent, ARGV[3] the time, ARGV[4] outcome,
@@ -115,10 +117,13 @@ release_agent(KEYS[3], KEYS[4], ARGV[1], ARGV[2])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 """
+)
 
 # The agent went away, or handed the ticket to another team: it waits again, at its place by
 # priority and arrival, for that team.
-_REQUEUE = _RELEASE_AGENT + """
+_REQUEUE = (
+    _RELEASE_AGENT
+    + """
 -- KEYS[1] ticket hash, KEYS[2] the waiting line, KEYS[3] conversation hash,
 -- KEYS[4] the agent's tickets, KEYS[5] busy agents
 -- ARGV[1] ticket id, ARGV[2] agent, ARGV[3] score, ARGV[4] team,
@@ -134,9 +139,12 @@ release_agent(KEYS[4], KEYS[5], ARGV[1], ARGV[2])
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 """
+)
 
 # One agent hands a claimed ticket straight to another, within that agent's capacity.
-_REASSIGN = _RELEASE_AGENT + """
+_REASSIGN = (
+    _RELEASE_AGENT
+    + """
 -- KEYS[1] ticket hash, KEYS[2] the giving agent's tickets, KEYS[3] the receiver's tickets,
 -- KEYS[4] busy agents
 -- ARGV[1] ticket id, ARGV[2] the giving agent, ARGV[3] the receiver, ARGV[4] TTL seconds,
@@ -153,6 +161,7 @@ redis.call('SADD', KEYS[4], ARGV[3])
 redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 'claimed'
 """
+)
 
 
 def _score(priority: int, created_at: float) -> str:
