@@ -11,12 +11,12 @@ from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backends import UsesBackends
+from actions.conversation import NOT_UNDERSTOOD, misunderstood_in_a_row
 from actions.handoff import hand_to_person
 from handoff.signals import CaseFacts, case_escalation
 
 CLARIFY_TOPICS = 3
 MIN_TOPIC_CONFIDENCE = 0.05
-NOT_UNDERSTOOD = ("nlu_fallback", "out_of_scope")
 # Never offered as a topic: code-only intents and the fallback's own answers.
 NOT_TOPICS = frozenset({*NOT_UNDERSTOOD, "escalate", "handoff_closed", "affirm", "deny", "inform"})
 
@@ -64,26 +64,15 @@ class ActionDefaultFallback(UsesBackends, Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         rules = await self._backends.rules()
-        escalation = case_escalation(rules, CaseFacts(fallbacks_in_a_row=_failures(tracker)))
+        escalation = case_escalation(
+            rules, CaseFacts(fallbacks_in_a_row=misunderstood_in_a_row(tracker))
+        )
         if escalation is None:
             dispatcher.utter_message(response="utter_default")
             # As Rasa's own fallback: forget the message it could not place, then listen.
             return [UserUtteranceReverted()]
         dispatcher.utter_message(response="utter_default_handoff")
         return hand_to_person(escalation)
-
-
-def _failures(tracker: Tracker) -> int:
-    """The customer's last messages in a row that the bot did not understand."""
-    count = 0
-    for event in reversed(tracker.events):
-        if event.get("event") != "user":
-            continue
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        if intent not in NOT_UNDERSTOOD:
-            break
-        count += 1
-    return count
 
 
 def response_text(domain: dict[str, Any], name: str, language: str) -> str:

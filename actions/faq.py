@@ -9,6 +9,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.conversation import question as customer_question
 from core import settings as settings_module
 from core.texts import Texts
 from faq.knowledge import Entry
@@ -47,7 +48,7 @@ class ActionAnswerFaq(Action):
             if entry is not None:
                 dispatcher.utter_message(text=_answer(entry, language))
                 return []
-        question = _question(tracker)
+        question = customer_question(tracker)
         several = await asyncio.to_thread(entries_asked, retriever, question)
         if several:
             for entry in several:
@@ -97,15 +98,6 @@ def entries_asked(retriever: FaqRetriever, text: str) -> list[Entry]:
         if result.outcome == "answer" and result.entry is not None and result.entry not in found:
             found.append(result.entry)
     return found if len(found) >= 2 else []
-
-
-def _question(tracker: Tracker) -> str:
-    """The customer's words: after a "/faq" clarification button, the message it clarified."""
-    for event in reversed(tracker.events):
-        text = str(event.get("text") or "") if event.get("event") == "user" else ""
-        if text and not text.startswith("/"):
-            return text
-    return str((tracker.latest_message or {}).get("text") or "")
 
 
 def _answer(entry: Entry, language: str) -> str:

@@ -11,11 +11,16 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
-from actions.language import EXTERNAL_PREFIXES
-from actions.metadata import router_metadata
+from actions.conversation import (
+    faq_answers,
+    mentioned_orders,
+    router_metadata,
+    transcript,
+    verified_orders,
+)
 from actions.order_flow import UsesOrderDesk
 from core.masking import mask_address, mask_name, mask_phone
-from handoff.packet import Turn, build_packet
+from handoff.packet import build_packet
 from handoff.queue import TicketQueue
 from handoff.signals import Escalation
 from orders.models import Order, OrderError
@@ -32,7 +37,6 @@ RASA_INTERNAL_SLOTS = frozenset(
     }
 )
 CASE_ESCALATION_SLOT = "case_escalation"
-MAX_ORDER_CARDS = 5
 log = logging.getLogger(__name__)
 
 
@@ -110,73 +114,6 @@ class ActionHandoff(UsesOrderDesk, Action):
         return TicketQueue(
             backends.redis(), backends.keys, backends.settings.conversation_ttl_seconds
         )
-
-
-def mentioned_orders(tracker: Tracker) -> list[str]:
-    """The order numbers the customer gave or the flows settled on, latest last (at most 5)."""
-    found: list[str] = []
-    for event in tracker.applied_events():
-        if event.get("event") == "user":
-            entities = (event.get("parse_data") or {}).get("entities") or []
-            found += [str(e["value"]) for e in entities if e.get("entity") == "order_id"]
-    found += [
-        str(v) for v in (tracker.get_slot("order_id"), tracker.get_slot("verified_order")) if v
-    ]
-    unique = list(dict.fromkeys(reversed(found)))  # latest mention first, once each
-    return list(reversed(unique[:MAX_ORDER_CARDS]))
-
-
-def verified_orders(tracker: Tracker) -> set[str]:
-    """Every order this conversation showed to be the customer's, not only the latest one."""
-    found = {
-        str(event["value"])
-        for event in tracker.applied_events()
-        if event.get("event") == "slot"
-        and event.get("name") == "verified_order"
-        and event.get("value")
-    }
-    current = tracker.get_slot("verified_order")
-    return found | {str(current)} if current else found
-
-
-def faq_answers(tracker: Tracker) -> tuple[str, ...]:
-    """The knowledge-base answers the bot already gave, so the agent does not repeat them."""
-    answers: list[str] = []
-    answering = False
-    for event in tracker.applied_events():
-        if event.get("event") == "action":
-            answering = event.get("name") == "action_answer_faq"
-        elif answering and event.get("event") == "bot" and event.get("text"):
-            answers.append(str(event["text"]))
-    return tuple(dict.fromkeys(answers))
-
-
-def transcript(tracker: Tracker) -> list[Turn]:
-    """Every customer and bot message of the conversation, with intents and confidences."""
-    turns = []
-    # Applied events only: the two-stage fallback rewinds a message and replays it, so the raw
-    # event list holds it twice.
-    for event in tracker.applied_events():
-        metadata = event.get("metadata") or {}
-        # A tapped button reached Rasa as its payload; the customer chose (and saw) its title.
-        text = metadata.get("button_title") or event.get("text") or ""
-        if event.get("event") == "user" and text and not text.startswith(EXTERNAL_PREFIXES):
-            intent = (event.get("parse_data") or {}).get("intent") or {}
-            signals = metadata.get("signals") or {}
-            turns.append(
-                Turn(
-                    "customer",
-                    text,
-                    float(event.get("timestamp") or 0),
-                    intent.get("name") or "",
-                    float(intent.get("confidence") or 0),
-                    signals.get("anger"),
-                    signals.get("negative"),
-                )
-            )
-        elif event.get("event") == "bot" and event.get("text"):
-            turns.append(Turn("bot", event["text"], float(event.get("timestamp") or 0)))
-    return turns
 
 
 def order_card(order: Order, *, verified: bool) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from rasa_sdk.events import SlotSet
 from redis.exceptions import RedisError
 
 from actions.backends import Backends, UsesBackends
+from actions.conversation import latest_customer_event
 from core.texts import Texts
 from orders.client import TIMEOUT, OrderBackend
 from orders.models import Order, OrderError, OrderErrorKind
@@ -66,11 +67,8 @@ def request_id(tracker: Tracker, operation: str, order_id: str) -> str:
     """The same for a retried action on the same customer message, different for a new one:
     the backend then changes the order at most once per confirmation. The message is known by
     the id kefu gave it (a copy kefu sends again carries the same), else by its time."""
-    confirmation = ""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            confirmation = str(event.get("message_id") or repr(event.get("timestamp")))
-            break
+    latest = latest_customer_event(tracker)
+    confirmation = str(latest.get("message_id") or repr(latest.get("timestamp"))) if latest else ""
     raw = f"{tracker.sender_id}|{operation}|{order_id}|{confirmation}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
@@ -83,10 +81,6 @@ def return_kind_name(tracker: Tracker, kind: str, texts: Texts) -> str:
     """How the customer's language names the request (core/messages.yml)."""
     language = "en" if tracker.get_slot("language") == "en" else "zh"
     return texts.get(f"return_kind_{kind}", language) if kind in RETURN_KINDS else ""
-
-
-def latest_text(tracker: Tracker) -> str:
-    return str((tracker.latest_message or {}).get("text") or "")
 
 
 class OrderDesk:

@@ -21,7 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backends import Backends
-from actions.metadata import channel_customer
+from actions.conversation import channel_customer, latest_text
 from actions.order_flow import (
     CHECK_LOCKED,
     CHECK_NOT_FOUND,
@@ -30,7 +30,6 @@ from actions.order_flow import (
     VERIFY_ATTEMPTS,
     UsesOrderDesk,
     asks_for_latest,
-    latest_text,
 )
 from orders.models import BEFORE_DISPATCH, Order, OrderError, OrderErrorKind, OrderStatus
 

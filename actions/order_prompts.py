@@ -9,7 +9,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.metadata import channel_customer
+from actions.conversation import channel_customer
 from actions.order_flow import UsesOrderDesk, return_kind_name
 from core.masking import mask_address, mask_phone
 from core.texts import Texts

@@ -12,6 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.conversation import asked_about_logistics, open_problems
 from actions.handoff import hand_to_person
 from actions.order_flow import UsesOrderDesk, end_of_flow, request_id, return_kind_name
 from actions.order_forms import NEW_VALUE_SLOT, within_return_window
@@ -105,31 +106,6 @@ class OrderAction(UsesOrderDesk, Action, ABC):
 
 # What counts as an open problem: the customer's own requests, a delayed parcel they were told
 # about, and a damaged / missing / wrong item the router's rule saw.
-PROBLEM_INTENTS = {"complain": "complaint", "return_request": "return", "order_cancel": "cancel"}
-DELAY_RESPONSES = ("utter_order_delay_apology", "utter_order_status_delayed")
-PRODUCT_PROBLEM_RULE = "product_problem"
-# Where Rasa notes, on a bot event, which response produced it.
-RASA_RESPONSE_KEY = "utter_action"
-
-
-def open_problems(tracker: Tracker, current: str) -> set[str]:
-    """The distinct problems raised in this conversation, the current flow's included."""
-    found = {current} if current else set()
-    for event in tracker.events:
-        if event.get("event") == "user":
-            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if intent in PROBLEM_INTENTS:
-                found.add(PROBLEM_INTENTS[intent])
-            fired = ((event.get("metadata") or {}).get("signals") or {}).get("fired") or ()
-            if PRODUCT_PROBLEM_RULE in fired:
-                found.add("product")
-        elif event.get("event") == "bot":
-            response = (event.get("metadata") or {}).get(RASA_RESPONSE_KEY)
-            if response in DELAY_RESPONSES:
-                found.add("delay")
-    return found
-
-
 def status_reply(dispatcher: CollectingDispatcher, order: Order) -> None:
     dispatcher.utter_message(
         response=f"utter_order_status_{order.status.value}",
@@ -147,7 +123,7 @@ class ActionOrderStatus(OrderAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order
     ) -> list[dict[str, Any]]:
-        if _asked_about_logistics(tracker) and order.tracking:
+        if asked_about_logistics(tracker) and order.tracking:
             if order.status is OrderStatus.DELAYED:
                 # SERVICE-NORMS: a late parcel gets the apology first, then the facts and a plan.
                 dispatcher.utter_message(response="utter_order_delay_apology")
@@ -329,15 +305,6 @@ def timeline(order: Order) -> str:
         when = datetime.fromisoformat(event.ts).strftime("%m-%d %H:%M")
         lines.append(f"{when} {event.location} {event.description}".strip())
     return "\n".join(lines)
-
-
-def _asked_about_logistics(tracker: Tracker) -> bool:
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if intent in ("order_logistics", "order_status"):
-                return intent == "order_logistics"
-    return False
 
 
 def _too_late(dispatcher: CollectingDispatcher, order: Order, response: str) -> None:

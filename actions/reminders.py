@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
 from actions.backends import UsesBackends
-from actions.metadata import channel_customer
+from actions.conversation import channel_customer
 
 # The wish is kept a year; asked again after that, it is simply kept again.
 OPT_OUT_SECONDS = 365 * 24 * 3600

@@ -2,7 +2,8 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from redis.asyncio import Redis
 
-from actions.handoff import ActionHandoff, transcript
+from actions.conversation import transcript
+from actions.handoff import ActionHandoff
 from core.keys import Keys
 from core.records import Owner
 from core.store import ConversationStore

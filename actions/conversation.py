@@ -1,0 +1,173 @@
+"""What the actions read from the conversation's tracker, in one place.
+
+Everything is read from the applied events (``tracker.applied_events()``): the two-stage
+fallback rewinds a message and replays it, so the raw event list can hold a message twice, and
+a rewound message must not count (towards open problems, say). The one exception says why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from actions.language import EXTERNAL_PREFIXES
+from handoff.packet import Turn
+
+# The packet shows at most this many of the orders the conversation mentioned.
+MAX_ORDER_CARDS = 5
+# Intents and responses that show a problem the customer has (several at once: a person).
+PROBLEM_INTENTS = {"complain": "complaint", "return_request": "return", "order_cancel": "cancel"}
+DELAY_RESPONSES = ("utter_order_delay_apology", "utter_order_status_delayed")
+PRODUCT_PROBLEM_RULE = "product_problem"
+# Where Rasa notes, on a bot event, which response produced it.
+RASA_RESPONSE_KEY = "utter_action"
+
+# The fallback's verdicts on a message it did not understand.
+NOT_UNDERSTOOD = ("nlu_fallback", "out_of_scope")
+
+
+def router_metadata(tracker: Tracker) -> dict[str, Any]:
+    """The router's metadata on the latest customer message. Only the router sets ``signals``:
+    an external intent's event carries Rasa's own metadata, and is skipped."""
+    for event in reversed(tracker.applied_events()):
+        metadata = event.get("metadata") or {}
+        if event.get("event") == "user" and "signals" in metadata:
+            return dict(metadata)
+    return {}
+
+
+def channel_customer(tracker: Tracker) -> str:
+    """The customer the channel vouched for (a signed shop login), or "" when anonymous: never
+    anything a customer typed, since only the router writes this metadata."""
+    return str(router_metadata(tracker).get("customer_id") or "")
+
+
+def latest_customer_event(tracker: Tracker) -> dict[str, Any] | None:
+    """The customer's latest message as its tracker event (its id, its time), or None."""
+    for event in reversed(tracker.applied_events()):
+        if event.get("event") == "user":
+            return dict(event)
+    return None
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+def mentioned_orders(tracker: Tracker) -> list[str]:
+    """The order numbers the customer gave or the flows settled on, latest last (at most 5)."""
+    found: list[str] = []
+    for event in tracker.applied_events():
+        if event.get("event") == "user":
+            entities = (event.get("parse_data") or {}).get("entities") or []
+            found += [str(e["value"]) for e in entities if e.get("entity") == "order_id"]
+    found += [
+        str(v) for v in (tracker.get_slot("order_id"), tracker.get_slot("verified_order")) if v
+    ]
+    unique = list(dict.fromkeys(reversed(found)))  # latest mention first, once each
+    return list(reversed(unique[:MAX_ORDER_CARDS]))
+
+
+def verified_orders(tracker: Tracker) -> set[str]:
+    """Every order this conversation showed to be the customer's, not only the latest one."""
+    found = {
+        str(event["value"])
+        for event in tracker.applied_events()
+        if event.get("event") == "slot"
+        and event.get("name") == "verified_order"
+        and event.get("value")
+    }
+    current = tracker.get_slot("verified_order")
+    return found | {str(current)} if current else found
+
+
+def faq_answers(tracker: Tracker) -> tuple[str, ...]:
+    """The knowledge-base answers the bot already gave, so the agent does not repeat them."""
+    answers: list[str] = []
+    answering = False
+    for event in tracker.applied_events():
+        if event.get("event") == "action":
+            answering = event.get("name") == "action_answer_faq"
+        elif answering and event.get("event") == "bot" and event.get("text"):
+            answers.append(str(event["text"]))
+    return tuple(dict.fromkeys(answers))
+
+
+def transcript(tracker: Tracker) -> list[Turn]:
+    """Every customer and bot message of the conversation, with intents and confidences."""
+    turns = []
+    # Applied events only: the two-stage fallback rewinds a message and replays it, so the raw
+    # event list holds it twice.
+    for event in tracker.applied_events():
+        metadata = event.get("metadata") or {}
+        # A tapped button reached Rasa as its payload; the customer chose (and saw) its title.
+        text = metadata.get("button_title") or event.get("text") or ""
+        if event.get("event") == "user" and text and not text.startswith(EXTERNAL_PREFIXES):
+            intent = (event.get("parse_data") or {}).get("intent") or {}
+            signals = metadata.get("signals") or {}
+            turns.append(
+                Turn(
+                    "customer",
+                    text,
+                    float(event.get("timestamp") or 0),
+                    intent.get("name") or "",
+                    float(intent.get("confidence") or 0),
+                    signals.get("anger"),
+                    signals.get("negative"),
+                )
+            )
+        elif event.get("event") == "bot" and event.get("text"):
+            turns.append(Turn("bot", event["text"], float(event.get("timestamp") or 0)))
+    return turns
+
+
+def open_problems(tracker: Tracker, current: str) -> set[str]:
+    """The distinct problems raised in this conversation, the current flow's included."""
+    found = {current} if current else set()
+    for event in tracker.applied_events():
+        if event.get("event") == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent in PROBLEM_INTENTS:
+                found.add(PROBLEM_INTENTS[intent])
+            fired = ((event.get("metadata") or {}).get("signals") or {}).get("fired") or ()
+            if PRODUCT_PROBLEM_RULE in fired:
+                found.add("product")
+        elif event.get("event") == "bot":
+            response = (event.get("metadata") or {}).get(RASA_RESPONSE_KEY)
+            if response in DELAY_RESPONSES:
+                found.add("delay")
+    return found
+
+
+def asked_about_logistics(tracker: Tracker) -> bool:
+    for event in reversed(tracker.applied_events()):
+        if event.get("event") == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent in ("order_logistics", "order_status"):
+                return intent == "order_logistics"
+    return False
+
+
+def question(tracker: Tracker) -> str:
+    """The customer's words: after a "/faq" clarification button, the message it clarified."""
+    for event in reversed(tracker.applied_events()):
+        text = str(event.get("text") or "") if event.get("event") == "user" else ""
+        if text and not text.startswith("/"):
+            return text
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+def misunderstood_in_a_row(tracker: Tracker) -> int:
+    """The customer's last messages in a row that the bot did not understand. The raw
+    events, not the applied ones: the two-stage fallback rewinds the messages it could not
+    place, and they are exactly the ones to count."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent not in NOT_UNDERSTOOD:
+            break
+        count += 1
+    return count

@@ -1,0 +1,41 @@
+"""What the actions read from the tracker: applied events, so a message the two-stage fallback
+rewound does not count, except where counting those is the point."""
+
+from actions.conversation import latest_customer_event, misunderstood_in_a_row, open_problems
+from tests.actions.conftest import tracker
+
+
+def user(intent: str, text: str = "...", **extra) -> dict:
+    return {
+        "event": "user",
+        "text": text,
+        "parse_data": {"intent": {"name": intent, "confidence": 0.4}},
+        **extra,
+    }
+
+
+LISTEN = {"event": "action", "name": "action_listen"}
+REVERTED = {"event": "rewind"}  # UserUtteranceReverted, as the tracker holds it
+
+
+def test_a_rewound_complaint_is_not_an_open_problem():
+    # The customer's 不要了 was first read as a complaint, rewound, and replayed as a cancel.
+    events = [LISTEN, user("complain"), REVERTED, LISTEN, user("order_cancel")]
+    assert open_problems(tracker(events=events), "return") == {"return", "cancel"}
+    kept = [user("complain"), user("order_cancel")]
+    assert open_problems(tracker(events=kept), "return") == {"return", "cancel", "complaint"}
+
+
+def test_the_messages_the_fallback_could_not_place_are_counted_though_rewound():
+    events = [
+        *(LISTEN, user("greet")),
+        *(LISTEN, user("nlu_fallback"), REVERTED),
+        *(LISTEN, user("nlu_fallback"), REVERTED),
+    ]
+    assert misunderstood_in_a_row(tracker(events=events)) == 2
+
+
+def test_the_latest_customer_message_carries_kefus_id():
+    events = [user("greet", message_id="m-1"), {"event": "bot", "text": "您好"}]
+    assert latest_customer_event(tracker(events=events))["message_id"] == "m-1"
+    assert latest_customer_event(tracker(events=[])) is None
