@@ -161,7 +161,7 @@ class Router:
         return Acceptance(accepted, signals.language)
 
     async def answer(self, acceptance: Acceptance) -> list[ChatMessage]:
-        """Answer the conversation's pending messages, oldest first, up to the accepted one;
+        """Answer the conversation's pending messages, oldest first (this one among them);
         what was said. When that cannot happen now (Rasa or Redis down, another process at
         it), the customer is told their message is kept and the recovery loop answers it."""
         accepted = acceptance.stored

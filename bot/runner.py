@@ -202,14 +202,17 @@ class Supervisor:
                 await asyncio.wait_for(asyncio.shield(child.pump), 2)
 
     async def _end(self, child: Child) -> None:
-        """Its whole session, at once (a hung part does not get a grace period)."""
+        """Its whole session, at once (a hung part gets no grace period): a worker it forked
+        (Sanic's) would keep the log pipe open, and the runner would wait for that log forever."""
         if child.process is None:
             return
         _signal_group(child.process.pid, signal.SIGKILL)
         await child.process.wait()
         if child.pump:
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(child.pump, STOP_GRACE_SECONDS)
+            except TimeoutError:
+                child.pump.cancel()
 
     async def stop_all(self) -> None:
         """In reverse start order, one after the other (kefu first, Redis last): SIGTERM, then
@@ -224,16 +227,7 @@ class Supervisor:
                 await asyncio.wait_for(child.process.wait(), STOP_GRACE_SECONDS)
             except TimeoutError:
                 self.say(f"  {child.name} did not stop in {STOP_GRACE_SECONDS:.0f} s; killing it")
-                _signal_group(child.process.pid, signal.SIGKILL)
-                await child.process.wait()
-            # Its whole session goes too: a worker it forked (Sanic's) would keep the log pipe
-            # open, and the runner would wait for that log forever.
-            _signal_group(child.process.pid, signal.SIGKILL)
-            if child.pump:
-                try:
-                    await asyncio.wait_for(child.pump, STOP_GRACE_SECONDS)
-                except TimeoutError:
-                    child.pump.cancel()
+            await self._end(child)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

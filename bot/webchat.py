@@ -136,7 +136,11 @@ async def post_message(request: web.Request) -> web.Response:
     payload = body.get("payload", "")
     if not isinstance(payload, str):
         raise json_error(400, "bad_payload", "payload 应为字符串 / 'payload' must be a string")
-    sent_id = _sent_id(body)
+    sent_id = _sent_id(body.get("id"))
+    if sent_id is None:
+        raise json_error(
+            400, "bad_id", "id 应为 8-64 位字母、数字、_ 或 - / 'id' must be 8-64 of A-Z, 0-9, _, -"
+        )
     try:
         acceptance = await _accept(
             services, conversation_id, channel, string_field(body, "text"), payload, sent_id
@@ -152,13 +156,11 @@ async def post_message(request: web.Request) -> web.Response:
     )
 
 
-def _sent_id(frame: dict[str, object]) -> str:
-    value = frame.get("id") or ""
-    if not isinstance(value, str) or (value and not SENT_ID.fullmatch(value)):
-        raise json_error(
-            400, "bad_id", "id 应为 8-64 位字母、数字、_ 或 - / 'id' must be 8-64 of A-Z, 0-9, _, -"
-        )
-    return value
+def _sent_id(value: object) -> str | None:
+    """The channel's id for a message ("" when it gave none), or None when it is not one."""
+    if not value:
+        return ""
+    return value if isinstance(value, str) and SENT_ID.fullmatch(value) else None
 
 
 @routes.get("/api/chat/messages")
@@ -219,13 +221,12 @@ async def _socket_frame(
         frame = None
     if not isinstance(frame, dict) or not encodes(json.dumps(frame, ensure_ascii=False)):
         frame = {}
-    text, payload, sent_id = frame.get("text"), frame.get("payload", ""), frame.get("id") or ""
+    text, payload, sent_id = frame.get("text"), frame.get("payload", ""), _sent_id(frame.get("id"))
     if (
         frame.get("type") != "message"
         or not isinstance(text, str)
         or not isinstance(payload, str)
-        or not isinstance(sent_id, str)
-        or (sent_id and not SENT_ID.fullmatch(sent_id))
+        or sent_id is None
     ):
         await socket.send_json({"type": "error", "error": "invalid_frame"})
         return

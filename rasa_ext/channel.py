@@ -52,9 +52,17 @@ class KefuInput(InputChannel):
 
     def __init__(self, token: str) -> None:
         self._expected = f"Bearer {token}".encode()
+        # One client for the action server's health checks, opened with the first message
+        # (inside the server's event loop) and closed when the server stops.
+        self._http: aiohttp.ClientSession | None = None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("kefu_webhook", __name__)
+
+        @webhook.listener("after_server_stop")
+        async def close_client(*_: Any) -> None:
+            if self._http is not None:
+                await self._http.close()
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -85,7 +93,9 @@ class KefuInput(InputChannel):
             try:
                 # Shielded: kefu giving up on the request (its timeout) must not cut a turn
                 # in half; the turn ends and is recorded, and the copy kefu sends later finds it.
-                answered = await asyncio.shield(_answer_once(agent, message))
+                answered = await asyncio.shield(
+                    _answer_once(agent, message, lambda: self._actions_answer(agent))
+                )
             except ActionsUnavailable:
                 return response.json({"error": "the action server is unavailable"}, status=503)
             except Exception:
@@ -96,12 +106,26 @@ class KefuInput(InputChannel):
 
         return webhook
 
+    async def _actions_answer(self, agent: Any) -> bool:
+        endpoint = getattr(agent, "action_endpoint", None)
+        if endpoint is None or not endpoint.url:
+            return True  # no action server configured: nothing to wait for
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2))
+        try:
+            async with self._http.get(endpoint.url.rsplit("/", 1)[0] + "/health") as answer:
+                return answer.status == 200
+        except (aiohttp.ClientError, asyncio.TimeoutError):  # noqa: UP041 (not the same in 3.10)
+            return False
+
 
 class ActionsUnavailable(Exception):
     """The action server does not answer: a turn now would answer nothing."""
 
 
-async def _answer_once(agent: Any, message: UserMessage) -> list[dict[str, Any]] | None:
+async def _answer_once(
+    agent: Any, message: UserMessage, actions_answer: Callable[[], Awaitable[bool]]
+) -> list[dict[str, Any]] | None:
     """Run the message, as ``Agent.handle_message`` does (under the conversation's lock), unless
     the tracker holds its id already: then the replies it got (None: it was run now)."""
     async with agent.lock_store.lock(message.sender_id):
@@ -110,11 +134,11 @@ async def _answer_once(agent: Any, message: UserMessage) -> list[dict[str, Any]]
         if earlier is not None:
             log.info("message %s of %s was answered before", message.message_id, message.sender_id)
             return earlier
-        if not await _actions_answer(agent):
+        if not await actions_answer():
             raise ActionsUnavailable()
         await agent.processor.handle_message(message)
         said = message.output_channel.messages  # type: ignore[attr-defined]
-        if not said and not await _actions_answer(agent) and _undo(agent, message, tracker):
+        if not said and not await actions_answer() and _undo(agent, message, tracker):
             raise ActionsUnavailable()
     return None
 
@@ -141,21 +165,6 @@ def _undo(agent: Any, message: UserMessage, before: DialogueStateTracker | None)
         return False
     log.warning("the action server went away during a turn of %s: undone", sender)
     return True
-
-
-async def _actions_answer(agent: Any) -> bool:
-    endpoint = getattr(agent, "action_endpoint", None)
-    if endpoint is None or not endpoint.url:
-        return True  # no action server configured: nothing to wait for
-    health = endpoint.url.rsplit("/", 1)[0] + "/health"
-    try:
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(health, timeout=aiohttp.ClientTimeout(total=2)) as answer,
-        ):
-            return answer.status == 200
-    except (aiohttp.ClientError, asyncio.TimeoutError):  # noqa: UP041 (Python 3.10: not the same)
-        return False
 
 
 def _replies_to(tracker: DialogueStateTracker, message_id: str) -> list[dict[str, Any]] | None:
