@@ -13,7 +13,7 @@ MODEL := models/kefu.tar.gz
 RASA_SOURCES := config.yml $(shell find domain data -name '*.yml' 2>/dev/null) $(filter-out rasa_ext/channel.py,$(wildcard rasa_ext/*.py)) core/pasted.py core/followup.py
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup run test test-rasa test-py lint format clean bench bench-nlu bench-real bench-delivery
+.PHONY: help setup run test test-rasa test-py lint format clean bench bench-nlu bench-real bench-delivery bench-faq
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -82,3 +82,7 @@ bench-real: $(MODEL) ## the assistant on real shop chat (needs ../shared/data/jd
 
 bench-delivery: $(MODEL) ## 50 customers x 10 messages (REST and websocket): lost, twice, out of order, speed
 	$(PY) -m tools.delivery
+
+bench-faq: $(VENV)/.installed ## FAQ retrieval: scores on tests/faq/dev.jsonl, then latency, build time and RSS per encoder
+	$(PY) -m tools.faq eval tests/faq/dev.jsonl
+	$(PY) -m tools.faq bench

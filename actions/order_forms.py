@@ -31,9 +31,9 @@ from actions.order_flow import (
     UsesOrderDesk,
     asks_for_latest,
 )
+from core.pasted import MOBILE
 from orders.models import BEFORE_DISPATCH, Order, OrderError, OrderErrorKind, OrderStatus
 
-_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 _FOUR_DIGITS = re.compile(r"(?<!\d)\d{4}(?!\d)")
 # Not 号码 / "number" alone: "订单号码", "order number" name the order, not the phone.
 _WANTS_PHONE = re.compile(r"电话|手机|联系方式|phone|mobile", re.IGNORECASE)
@@ -232,11 +232,11 @@ class ValidateOrderChangeForm(OrderFormValidation):
         text = latest_text(tracker)
         said: dict[str, Any] = {}
         if tracker.get_slot("change_field") is None:
-            if _WANTS_PHONE.search(text) or _MOBILE.search(text):
+            if _WANTS_PHONE.search(text) or MOBILE.search(text):
                 said["change_field"] = "phone"
             elif _WANTS_ADDRESS.search(text):
                 said["change_field"] = "address"
-        mobile = _MOBILE.search(text)
+        mobile = MOBILE.search(text)
         if mobile and tracker.get_slot("new_phone") is None:
             said["new_phone"] = mobile.group()
         return said

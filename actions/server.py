@@ -26,6 +26,7 @@ from sanic.worker.loader import AppLoader
 
 from actions.backends import Backends, UsesBackends
 from core import settings as settings_module
+from core.texts import console_texts
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 def create_app(executor: ActionExecutor, token: str) -> Sanic:
     """Module level: Sanic's loader builds it again in its worker process."""
     app = create_app_for_serve(executor, cors_origins=None, endpoints="endpoints.yml")
+    console_texts()  # read once, now: the handoff's context packet is written with it
     expected = token.encode()
     backends = share_backends(executor)
 

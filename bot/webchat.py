@@ -84,7 +84,7 @@ def _authorised(services: Services, conversation_id: str, token: str) -> None:
     if not CONVERSATION_ID.match(conversation_id) or not same_secret(
         token, conversation_token(services.settings.secret, conversation_id)
     ):
-        raise json_error(403, "bad_conversation", "会话无效，请刷新页面 / Invalid conversation")
+        raise json_error(403, "bad_conversation")
 
 
 @routes.get("/")
@@ -110,9 +110,7 @@ async def new_session(request: web.Request) -> web.Response:
         signature = str(body.get("customer_sig") or "")
         expected = customer_signature(services.settings.secret, customer_id)
         if not CUSTOMER_ID.match(customer_id) or not same_secret(signature, expected):
-            raise json_error(
-                403, "bad_customer", "登录信息无效，请重新登录 / Invalid customer login"
-            )
+            raise json_error(403, "bad_customer")
         await services.store.identify(conversation_id, customer_id)
     token = conversation_token(services.settings.secret, conversation_id)
     return web.json_response(
@@ -128,25 +126,19 @@ async def post_message(request: web.Request) -> web.Response:
     _authorised(services, conversation_id, string_field(body, "token"))
     channel = body.get("channel") or "rest"
     if not isinstance(channel, str) or not CHANNEL.fullmatch(channel):
-        raise json_error(
-            400,
-            "bad_channel",
-            "channel 应为小写字母、数字、_ 或 - / 'channel' must be a-z, 0-9, _ or -",
-        )
+        raise json_error(400, "bad_channel")
     payload = body.get("payload", "")
     if not isinstance(payload, str):
-        raise json_error(400, "bad_payload", "payload 应为字符串 / 'payload' must be a string")
+        raise json_error(400, "bad_payload")
     sent_id = _sent_id(body.get("id"))
     if sent_id is None:
-        raise json_error(
-            400, "bad_id", "id 应为 8-64 位字母、数字、_ 或 - / 'id' must be 8-64 of A-Z, 0-9, _, -"
-        )
+        raise json_error(400, "bad_id")
     try:
         acceptance = await _accept(
             services, conversation_id, channel, string_field(body, "text"), payload, sent_id
         )
     except InvalidMessage as invalid:
-        raise json_error(invalid.status, invalid.code, invalid.notice) from None
+        raise json_error(invalid.status, invalid.code, notice=invalid.notice) from None
     replies = await services.router.answer(acceptance)
     return web.json_response(
         {
@@ -171,7 +163,7 @@ async def get_messages(request: web.Request) -> web.Response:
     _authorised(services, conversation_id, request.query.get("token", ""))
     after = request.query.get("after", "")
     if after and not is_message_id(after):
-        raise json_error(400, "bad_after", "after 应为消息 id / 'after' must be a message id")
+        raise json_error(400, "bad_after")
     messages = await services.store.transcript(conversation_id, after=after)
     conversation = await services.store.get(conversation_id)
     return web.json_response(

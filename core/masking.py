@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+from core.pasted import mobile_pattern
+
+# A mobile number on its own, its parts as groups: 138, 1234, 5678.
+_MOBILE = re.compile(rf"(?<!\d){mobile_pattern(groups=True)}(?!\d)")
 _ID_CARD = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
 # Province / city / district prefixes of a Chinese address, as many as are there.
 _REGION = re.compile(r"^(?:[^省市区县]{1,8}?(?:省|自治区|市|区|县|旗)){1,3}")

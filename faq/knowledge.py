@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+KB_DIR = Path(__file__).with_name("kb")  # the shipped knowledge base
 POLICY_FILE = "policy.yml"
 LANGUAGES = ("zh", "en")
 

@@ -17,7 +17,7 @@ mixed score decides one of three outcomes (``Result.outcome``):
   readable in it (empty, emoji only, another script).
 
 The weights and thresholds below were chosen on ``tests/faq/dev.jsonl`` (242 messages written
-apart from the knowledge base; see README "FAQ retrieval" and ``python -m faq eval``).
+apart from the knowledge base; see README "FAQ retrieval" and ``python -m tools.faq eval``).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class Thresholds:
 
 # Per encoder: scores from different models live on different scales. MiniLM (English only)
 # leans more on the lexical score for Chinese and needs a wider margin before answering.
-# An encoder not listed here gets the USE values: tune it with ``python -m faq eval``.
+# An encoder not listed here gets the USE values: tune it with ``python -m tools.faq eval``.
 _TUNED = {
     "use-multilingual-v3": Thresholds(),
     "minilm": Thresholds(semantic_weight=0.5, answer=0.6, margin=0.08, clarify=0.45),

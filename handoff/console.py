@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from core.records import ChatMessage, Role
 from core.store import ConversationStore
+from core.texts import console_texts
 from handoff.access import may_see
 from handoff.agents import AgentDirectory, AgentRole, Session
 from handoff.live import SESSION_ENDED, LiveHub
@@ -56,6 +57,9 @@ class ConsoleServices:
     # The follow-ups promised to customers (a delayed parcel checked again within 2 hours), open
     # ones, due first; None where the shop's own order system keeps them.
     promises: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
+    # How a messaging-app customer can be reached (reply window, undelivered messages); None
+    # for a web-chat conversation.
+    reach: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
 
 
 CONSOLE = web.AppKey("console", ConsoleServices)
@@ -80,18 +84,18 @@ async def _api_session(request: web.Request) -> Session:
     """The logged-in agent; state-changing calls must also carry the session's CSRF token."""
     session = await _session(request)
     if session is None:
-        raise json_error(401, "not_logged_in", "请先登录 / Please log in")
+        raise json_error(401, "not_logged_in")
     if request.method != "GET":
         token = request.headers.get("X-CSRF-Token", "")
         if not same_secret(token, session.csrf_token):
-            raise json_error(403, "csrf", "请求已失效，请刷新页面 / Stale request, reload the page")
+            raise json_error(403, "csrf")
     return session
 
 
 async def _supervisor_session(request: web.Request) -> Session:
     session = await _api_session(request)
     if session.agent.role is not AgentRole.SUPERVISOR:
-        raise json_error(403, "supervisors_only", "仅主管可见 / Supervisors only")
+        raise json_error(403, "supervisors_only")
     return session
 
 
@@ -108,7 +112,7 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 @routes.post("/agent/login")
 async def login(request: web.Request) -> web.StreamResponse:
     if not _same_origin(request):
-        raise json_error(403, "cross_origin", "不允许跨站登录 / Cross-site login refused")
+        raise json_error(403, "cross_origin")
     form = await request.post()
     name, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:1024]
     services = _services(request)
@@ -196,6 +200,7 @@ async def ticket_detail(request: web.Request) -> web.Response:
             "packet": await services.queue.packet(ticket.id),
             "transcript": [m.to_wire() for m in transcript],
             "notes": [asdict(note) for note in await services.queue.notes(ticket.id)],
+            "reach": await services.reach(ticket.conversation_id) if services.reach else None,
         }
     )
 
@@ -213,21 +218,11 @@ async def claim(request: web.Request) -> web.Response:
         teams=None if agent.sees_all_teams else agent.teams,
     )
     if result is ClaimResult.AT_CAPACITY:
-        raise json_error(
-            409,
-            "at_capacity",
-            f"您已在处理 {agent.capacity} 个会话（上限 {agent.capacity}），请先结束一个再接入"
-            f" / You already have {agent.capacity} open conversations, your limit:"
-            " close one first",
-        )
+        raise json_error(409, "at_capacity", capacity=agent.capacity)
     if result is ClaimResult.OTHER_TEAM:
-        raise json_error(
-            403,
-            "other_team",
-            f"该会话属于 {ticket.team} 团队 / It waits for the {ticket.team} team",
-        )
+        raise json_error(403, "other_team", key="other_team_waiting", team=ticket.team)
     if not result:
-        raise json_error(409, "already_claimed", "该会话已被其他客服接入 / Someone else took it")
+        raise json_error(409, "already_claimed")
     claimed = await _ticket(request)
     await services.hooks.on_claimed(claimed, session)
     return web.json_response({"ticket": claimed.to_wire()})
@@ -240,9 +235,9 @@ async def reply(request: web.Request) -> web.Response:
     ticket = await _own_ticket(request, session)
     text = string_field(await read_json_object(request), "text").strip()
     if not text:
-        raise json_error(422, "empty_message", "回复不能为空 / The reply is empty")
+        raise json_error(422, "empty_message", key="empty_reply")
     if len(text) > MAX_REPLY_CHARS:
-        raise json_error(413, "message_too_long", f"回复最多 {MAX_REPLY_CHARS} 字 / Reply too long")
+        raise json_error(413, "message_too_long", key="reply_too_long", limit=MAX_REPLY_CHARS)
     message = ChatMessage(
         ticket.conversation_id, Role.AGENT, text, time.time(), author=session.agent.display_name
     )
@@ -258,7 +253,7 @@ async def close(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     outcome = str(body.get("outcome") or "resolved")[:200]
     if not await services.queue.close(ticket.id, session.agent.name, outcome):
-        raise json_error(409, "not_open", "该会话已结束 / The ticket is no longer open")
+        raise json_error(409, "not_open")
     closed = await _ticket(request)
     await services.hooks.on_closed(closed)
     return web.json_response({"ticket": closed.to_wire()})
@@ -293,17 +288,20 @@ async def transfer(request: web.Request) -> web.Response:
             raise json_error(
                 409,
                 "at_capacity",
-                f"{receiver.display_name} 已满 {receiver.capacity} 个会话，请转给团队或其他客服"
-                f" / {receiver.display_name} is at their limit of {receiver.capacity}",
+                key="at_capacity_receiver",
+                agent=receiver.display_name,
+                capacity=receiver.capacity,
             )
         moved = bool(result)
     else:
-        raise json_error(400, "bad_receiver", "请选择团队或其他客服 / Pick a team or another agent")
+        raise json_error(400, "bad_receiver")
     if not moved:
-        raise json_error(409, "not_open", "该会话已结束 / The ticket is no longer open")
+        raise json_error(409, "not_open")
     target = team or to_agent
     note = Note(
-        session.agent.display_name, f"转交给 {target} / transferred to {target}", time.time()
+        session.agent.display_name,
+        console_texts().both("note_transferred", target=target),
+        time.time(),
     )
     await services.queue.add_note(ticket.id, note)
     return web.json_response({"ticket": (await _ticket(request)).to_wire()})
@@ -333,7 +331,7 @@ async def supervisor_report(request: web.Request) -> web.Response:
     except ValueError:
         hours = math.nan
     if not math.isfinite(hours):
-        raise json_error(400, "bad_hours", "hours 应为数字 / 'hours' must be a number")
+        raise json_error(400, "bad_hours")
     hours = min(max(hours, 0.1), 24 * 30)
     since = time.time() - hours * 3600
     return web.json_response(await _services(request).supervision.duty_report(since))
@@ -368,10 +366,10 @@ async def add_handover_note(request: web.Request) -> web.Response:
 @routes.get("/ws/agent")
 async def agent_socket(request: web.Request) -> web.StreamResponse:
     if not _same_origin(request):
-        raise json_error(403, "cross_origin", "Cross-site websocket refused")
+        raise json_error(403, "cross_origin", key="cross_origin_socket")
     session = await _session(request)
     if session is None:
-        raise json_error(401, "not_logged_in", "请先登录 / Please log in")
+        raise json_error(401, "not_logged_in")
     services = _services(request)
     socket = web.WebSocketResponse(heartbeat=25)
     await socket.prepare(request)
@@ -408,14 +406,14 @@ async def _note_from(request: web.Request, session: Session) -> Note:
     """A note (internal or for the next shift) from the body's ``text``, signed by the agent."""
     text = string_field(await read_json_object(request), "text").strip()
     if not text:
-        raise json_error(422, "empty_note", "内容不能为空 / The note is empty")
+        raise json_error(422, "empty_note")
     return Note(session.agent.display_name, text[:MAX_REPLY_CHARS], time.time())
 
 
 async def _ticket(request: web.Request) -> Ticket:
     ticket = await _services(request).queue.get(request.match_info["ticket_id"])
     if ticket is None:
-        raise json_error(404, "no_such_ticket", "找不到该会话 / No such ticket")
+        raise json_error(404, "no_such_ticket")
     return ticket
 
 
@@ -423,16 +421,12 @@ async def _visible_ticket(request: web.Request, session: Session) -> Ticket:
     """A ticket of the agent's teams, their own, or any for a supervisor."""
     ticket = await _ticket(request)
     if not may_see(session.agent, ticket):
-        raise json_error(
-            403,
-            "other_team",
-            f"该会话属于 {ticket.team} 团队 / It belongs to the {ticket.team} team",
-        )
+        raise json_error(403, "other_team", team=ticket.team)
     return ticket
 
 
 async def _own_ticket(request: web.Request, session: Session) -> Ticket:
     ticket = await _ticket(request)
     if ticket.status is not TicketStatus.CLAIMED or ticket.agent != session.agent.name:
-        raise json_error(403, "not_your_ticket", "请先接入该会话 / Claim the ticket first")
+        raise json_error(403, "not_your_ticket")
     return ticket

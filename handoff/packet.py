@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from core.masking import mask_text
+from core.texts import console_texts
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class ContextPacket:
     orders: tuple[dict[str, Any], ...] = ()
     faq_answers: tuple[str, ...] = ()
     suggested_steps: tuple[str, ...] = ()
+    # The summary and the steps in English too (``summary`` and ``suggested_steps`` are in
+    # Chinese): the console shows both.
+    summary_en: str = ""
+    suggested_steps_en: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,16 +76,30 @@ def build_packet(
         orders=orders,
         faq_answers=faq_answers,
         suggested_steps=suggest_steps(reasons, orders),
+        summary_en=summarise(masked, reasons, now, "en"),
+        suggested_steps_en=suggest_steps(reasons, orders, "en"),
     )
 
 
-def summarise(turns: tuple[Turn, ...], reasons: tuple[str, ...], now: float) -> str:
-    """Time, problem and what the customer wants: the three elements of a registered complaint."""
+def summarise(
+    turns: tuple[Turn, ...], reasons: tuple[str, ...], now: float, language: str = "zh"
+) -> str:
+    """Time, problem and what the customer wants: the three elements of a registered complaint,
+    in ``language`` around the customer's own words and the reasons."""
+    texts = console_texts()
     asked = [t.text for t in turns if t.role == "customer" and _describes(t)]
-    problem = "；".join(asked[-3:]) if asked else "（客户尚未描述问题）"
+    problem = (
+        texts.get("summary_problem_separator", language).join(asked[-3:])
+        if asked
+        else texts.get("summary_no_problem", language)
+    )
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(now))
-    wants = "、".join(reasons) if reasons else "人工协助"
-    return f"时间：{when}。问题：{problem}。诉求：{wants}。"
+    wants = (
+        texts.get("summary_wants_separator", language).join(reasons)
+        if reasons
+        else texts.get("summary_default_wants", language)
+    )
+    return texts.get("summary", language, when=when, problem=problem, wants=wants)
 
 
 # Answers to the bot's questions (yes, no, phone digits, a rating) are in the transcript; the
@@ -93,11 +112,14 @@ def _describes(turn: Turn) -> bool:
     return turn.intent not in ANSWER_INTENTS and bool(_WORDS.search(turn.text))
 
 
-def suggest_steps(reasons: tuple[str, ...], orders: tuple[dict[str, Any], ...]) -> tuple[str, ...]:
-    steps = ["先致歉并确认已了解上文，不要让客户重复描述"]
+def suggest_steps(
+    reasons: tuple[str, ...], orders: tuple[dict[str, Any], ...], language: str = "zh"
+) -> tuple[str, ...]:
+    steps = ["step_apologise"]
     if orders:
-        steps.append("核对订单卡片中的状态与物流后给出具体方案和时间")
-    if any("投诉" in r or "危机" in r for r in reasons):
-        steps.append("按投诉流程登记（时间、问题、诉求），24 小时内首次反馈")
-    steps.append("结束前确认客户问题是否解决，并询问是否还有其他需要")
-    return tuple(steps)
+        steps.append("step_check_order")
+    if any("投诉" in r or "危机" in r for r in reasons):  # a complaint, as the rules word it
+        steps.append("step_register_complaint")
+    steps.append("step_confirm_solved")
+    texts = console_texts()
+    return tuple(texts.get(step, language) for step in steps)

@@ -10,6 +10,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from core.keys import Keys
+from core.texts import console_texts
 from handoff.models import Note, Ticket, TicketStatus
 from handoff.queue import TicketQueue
 
@@ -61,13 +62,10 @@ def duty_report(tickets: list[Ticket], handover: list[Note], since: float) -> di
     suggestions = [note.text for note in handover if note.ts >= since]
     overdue = [t for t in tickets if t.overdue_at]
     if overdue:
-        suggestions.append(
-            f"{len(overdue)} 个会话超过首次响应时限，建议增加在线客服 / "
-            f"{len(overdue)} tickets waited past the first-response target: add agents"
-        )
+        suggestions.append(console_texts().both("report_overdue", count=len(overdue)))
     if reasons:
         top, count = reasons.most_common(1)[0]
-        suggestions.append(f"最常见的转人工原因 / most common reason: {top} ({count})")
+        suggestions.append(console_texts().both("report_top_reason", reason=top, count=count))
     ratings = [t.satisfaction for t in closed if t.satisfaction]
     return {
         "since": since,

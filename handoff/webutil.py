@@ -9,9 +9,16 @@ from typing import Any
 
 from aiohttp import web
 
+from core.texts import error_texts
 
-def json_error(status: int, code: str, message: str) -> web.HTTPException:
-    """An HTTP error whose body is ``{"error": code, "message": message}``."""
+
+def json_error(
+    status: int, code: str, *, key: str = "", notice: str | None = None, **values: object
+) -> web.HTTPException:
+    """An HTTP error whose body is ``{"error": code, "message": message}``. The message is the
+    entry ``key`` (by default the code) of core/errors.yml in Chinese and English, filled with
+    ``values``; or ``notice``, a text already in the customer's language."""
+    message = error_texts().both(key or code, **values) if notice is None else notice
     error_class: type[web.HTTPException] = web.HTTPException
     for candidate in (
         web.HTTPBadRequest,
@@ -37,35 +44,23 @@ def json_error(status: int, code: str, message: str) -> web.HTTPException:
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object, or a clear 4xx error."""
     if request.content_type != "application/json":
-        raise json_error(
-            415, "unsupported_media_type", "请以 application/json 发送 / Send application/json"
-        )
+        raise json_error(415, "unsupported_media_type")
     try:
         raw = await request.read()
         body = json.loads(raw.decode("utf-8"))
     except RecursionError:
-        raise json_error(
-            400, "invalid_json", "请求嵌套过深 / The body is nested too deeply"
-        ) from None
+        raise json_error(400, "invalid_json", key="invalid_json_nested") from None
     except web.HTTPRequestEntityTooLarge:
-        raise json_error(
-            413, "body_too_large", "请求内容过大 / The request body is too large"
-        ) from None
+        raise json_error(413, "body_too_large") from None
     except UnicodeDecodeError:
-        raise json_error(
-            400, "invalid_encoding", "请使用 UTF-8 编码 / The body must be UTF-8"
-        ) from None
+        raise json_error(400, "invalid_encoding") from None
     except ValueError:  # not JSON, or a number longer than Python reads (4,300 digits)
-        raise json_error(
-            400, "invalid_json", "请求不是有效的 JSON / The body is not valid JSON"
-        ) from None
+        raise json_error(400, "invalid_json") from None
     if not isinstance(body, dict):
-        raise json_error(400, "invalid_json", "请求应为 JSON 对象 / The body must be a JSON object")
+        raise json_error(400, "invalid_json", key="invalid_json_object")
     if not encodes(json.dumps(body, ensure_ascii=False)):
         # A "\\ud800" escape decodes to a lone surrogate, which no store or socket can carry.
-        raise json_error(
-            400, "invalid_encoding", "请求含有无效字符 / The body has invalid characters"
-        )
+        raise json_error(400, "invalid_encoding", key="invalid_characters")
     return body
 
 
@@ -81,9 +76,7 @@ def encodes(text: str) -> bool:
 def string_field(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str):
-        raise json_error(
-            400, "missing_field", f"缺少字段 {name} / The field {name!r} must be a string"
-        )
+        raise json_error(400, "missing_field", name=name)
     return value
 
 

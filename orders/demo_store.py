@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from core.pasted import MOBILE
 from orders import client, demo_data, wire
 from orders.models import (
     BEFORE_DISPATCH,
@@ -49,7 +50,6 @@ SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 3.0
 URGE_DELIVERY = "urge_delivery"
 CANNOT_ADVANCE = "cannot_advance"
-_MOBILE = re.compile(r"1[3-9]\d{9}")
 
 _SCHEMA = f"""
 CREATE TABLE customers (
@@ -224,7 +224,7 @@ class DemoOrderStore:
 
         def change(db: sqlite3.Connection, order: sqlite3.Row) -> Order:
             _require_before_dispatch(order)
-            if not _MOBILE.fullmatch(phone):
+            if not MOBILE.fullmatch(phone):
                 raise OrderError(OrderErrorKind.NOT_ALLOWED, client.INVALID_ARGUMENT)
             db.execute("UPDATE orders SET receiver_phone = ? WHERE id = ?", (phone, order_id))
             return _order(db, _order_row(db, order_id))

@@ -29,6 +29,10 @@
     return new Date(ts * 1000).toLocaleTimeString();
   }
 
+  function moment(ts) { // a date and time: a reply window spans two days
+    return new Date(ts * 1000).toLocaleString();
+  }
+
   function ticketItem(ticket) {
     const item = el("li", "p" + ticket.priority);
     item.dataset.ticketId = ticket.id;
@@ -88,10 +92,17 @@
     $("ticket-title").textContent = `${ticket.id}`;
     $("ticket-status").textContent = ticket.status;
     $("summary").textContent = ticket.summary;
+    $("summary-en").textContent = packet.summary_en || "";
     $("reasons").textContent = (packet.reasons || ticket.reasons || []).join("；");
     $("team").textContent = ticket.team;
     $("priority").textContent = String(ticket.priority);
-    $("steps").replaceChildren(...(packet.suggested_steps || []).map((s) => el("li", "", s)));
+    // Each step in Chinese, then in English (packets made before it have no English).
+    const stepsEn = packet.suggested_steps_en || [];
+    $("steps").replaceChildren(...(packet.suggested_steps || []).map((s, i) => {
+      const item = el("li", "", s);
+      if (stepsEn[i]) item.appendChild(el("span", "en", ` · ${stepsEn[i]}`));
+      return item;
+    }));
     const slots = Object.entries(packet.slots || {})
       .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join("  ");
     const angers = (packet.turns || []).filter((t) => t.role === "customer" && t.anger != null)
@@ -107,6 +118,7 @@
     $("faq-answers").replaceChildren(...answers.map((a) => el("li", "", a)));
     $("faq-section").hidden = !answers.length;
     $("notes").replaceChildren(...data.notes.map((n) => el("li", "", `${n.agent} ${time(n.ts)}：${n.text}`)));
+    showReach(data.reach);
     $("transcript").replaceChildren();
     data.transcript.forEach(addTurn);
     const mine = ticket.status === "claimed" && ticket.agent === me.name;
@@ -115,6 +127,33 @@
     $("reply-form").hidden = !mine;
     document.querySelectorAll(".tickets li").forEach((li) =>
       li.classList.toggle("selected", li.dataset.ticketId === ticket.id));
+  }
+
+  const PLATFORM = { wx: "微信公众号 WeChat", wk: "企业微信客服 WeCom", tg: "Telegram" };
+  const UNDELIVERED = {
+    window_closed: "48 小时回复窗口已关闭 · the 48-hour reply window closed",
+    quota_used: "回复条数已用完 · no messages left in the window",
+    unfollowed: "客户已取消关注 · the customer unfollowed",
+    blocked: "客户已屏蔽 · the customer blocked the bot",
+  };
+
+  // A messaging-app customer: how many messages may still reach them, and what did not.
+  function showReach(reach) {
+    $("reach").hidden = !reach;
+    if (!reach) return;
+    const platform = PLATFORM[reach.platform] || reach.platform;
+    const w = reach.window;
+    let line = platform;
+    if (w && w.open) {
+      line += ` · 还可发送 ${w.remaining} 条，${moment(w.closes_at)} 前 · ${w.remaining} left until ${moment(w.closes_at)}`;
+    } else if (w) {
+      line += " · 客户现在无法接收消息，需等客户再次发消息 · the customer cannot be reached until they write again";
+    }
+    $("reach-window").textContent = line;
+    $("reach").classList.toggle("closed", Boolean(w && !w.open));
+    $("undelivered").replaceChildren(...reach.undelivered.map((u) => el(
+      "li", "undelivered",
+      `未送达 Undelivered ${moment(u.ts)}：${u.text}（${UNDELIVERED[u.reason] || u.reason}）`)));
   }
 
   $("claim").addEventListener("click", async () => {
@@ -255,8 +294,11 @@
     socket.addEventListener("open", () => { $("live").textContent = "在线 · live"; refresh(); });
     socket.addEventListener("message", (event) => {
       const frame = JSON.parse(event.data);
+      const here = selected && frame.conversation_id === selected.ticket.conversation_id;
       if (frame.type === "message") {
-        if (selected && frame.conversation_id === selected.ticket.conversation_id) addTurn(frame.message);
+        if (here) addTurn(frame.message);
+      } else if (frame.type === "undelivered") {
+        if (here) open(selected.ticket.id);
       } else {
         refresh();
         if (selected && frame.ticket_id === selected.ticket.id) open(selected.ticket.id);

@@ -1,7 +1,8 @@
 """Dependencies point one way (README, Layout): ``core`` imports nothing of ours; ``orders`` and
-``faq`` only ``core``; ``handoff`` those; ``actions`` and ``bot`` any of them, and nothing imports
-them; the Rasa server's components only the standard-library modules of ``core``; no server
-imports the offline tools; and no two modules import each other, however indirectly."""
+``faq`` only ``core``; ``handoff`` those; ``actions`` and ``bot`` any of them, and no other
+runtime package imports them; the Rasa server's components only the standard-library modules of
+``core``; the offline tools (``tools``) any of ours, and no runtime package imports them; and no
+two modules import each other, however indirectly."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ MAY_IMPORT = {
     "actions": {"core", "orders", "faq", "handoff"},
     "bot": {"core", "orders", "faq", "handoff"},
     "rasa_ext": {"core"},
+    "tools": {"core", "orders", "faq", "handoff", "actions", "bot", "rasa_ext"},
 }
 # What the Rasa server (its own environment) may load of core.
 RASA_MAY_READ = {"core.pasted", "core.followup"}
@@ -67,6 +69,17 @@ def test_each_package_imports_only_the_ones_below_it(package: str) -> None:
         if target.split(".")[0] not in MAY_IMPORT[package] | {package}
     }
     assert not upward
+
+
+def test_no_runtime_package_imports_the_offline_tools() -> None:
+    into_tools = {
+        f"{module} -> {target}"
+        for module, targets in _graph().items()
+        if module.split(".")[0] != "tools"
+        for target in targets
+        if target.split(".")[0] == "tools"
+    }
+    assert not into_tools
 
 
 def test_the_rasa_components_read_only_the_standard_library_part_of_core() -> None:

@@ -85,6 +85,8 @@ async def test_customer_and_agent_in_the_browser(
     await expect(transcript).to_contain_text("<b>转人工</b>", timeout=WAIT_MS)
     assert await transcript.locator("b").count() == 0, "customer text must not become markup"
     await expect(agent.locator("#summary")).to_contain_text("问题：", timeout=WAIT_MS)
+    await expect(agent.locator("#summary-en")).to_contain_text("Problem:", timeout=WAIT_MS)
+    await expect(agent.locator("#steps li").first).to_contain_text("Apologise", timeout=WAIT_MS)
     # The order the customer proved is theirs, as a card: verified, personal data masked.
     card = agent.locator("#orders .order-card", has_text="2025110300030")
     await expect(card).to_contain_text("已核实本人", timeout=WAIT_MS)

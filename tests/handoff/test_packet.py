@@ -46,3 +46,29 @@ def test_the_summary_says_the_problem_not_the_answers_to_the_bots_questions():
     assert "问题：帮我取消订单2025110300012；订单号2025110300030；转人工。" in packet.summary
     assert "8505" not in packet.summary
     assert [t.text for t in packet.turns if t.role == "customer"][1] == "8505"  # still in the log
+
+
+def test_the_summary_and_the_steps_are_in_english_too():
+    turns = [Turn("customer", "我要投诉，快递三天没动", 1.0, "complain", 0.9)]
+    packet = build_packet(
+        "c3",
+        "web",
+        turns,
+        reasons=("客户提到投诉渠道（危机投诉）", "客户明确要求人工客服"),
+        priority=3,
+        team="supervisor",
+        orders=({"id": "2025110300012"},),
+    )
+    assert packet.summary_en.startswith("Time: ")
+    assert "Problem: 我要投诉，快递三天没动." in packet.summary_en
+    assert "Wants: 客户提到投诉渠道（危机投诉）, 客户明确要求人工客服." in packet.summary_en
+    assert len(packet.suggested_steps_en) == len(packet.suggested_steps) == 4
+    assert any("complaint" in step for step in packet.suggested_steps_en)
+    assert packet.to_dict()["summary_en"] == packet.summary_en
+
+
+def test_a_summary_with_nothing_described_says_so_in_both_languages():
+    packet = build_packet("c4", "web", [], reasons=(), priority=1, team="pre_sale")
+    assert "问题：（客户尚未描述问题）。诉求：人工协助。" in packet.summary
+    assert "Problem: (not described yet). Wants: help from a person." in packet.summary_en
+    assert len(packet.suggested_steps_en) == len(packet.suggested_steps) == 2
