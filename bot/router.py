@@ -72,6 +72,9 @@ class PendingMessage:
     # Carried to Rasa, which answers a message id once (a redelivered copy gets the first
     # answer), and to the actions' request ids: a copy changes no order twice.
     message_id: str = ""
+    # Something the bot cannot read (a photo, a voice message): what the customer hears is a
+    # request to type, and the agent sees what was sent.
+    unreadable: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -130,15 +133,30 @@ class Router:
         return await self.answer(accepted)
 
     async def accept(
-        self, conversation_id: str, channel: str, text: str, payload: str = "", sent_id: str = ""
+        self,
+        conversation_id: str,
+        channel: str,
+        text: str,
+        payload: str = "",
+        sent_id: str = "",
+        *,
+        unreadable: bool = False,
     ) -> Acceptance:
         """Store the message durably as awaiting an answer (or for the agent who owns the
         conversation). Once this returns, the message is answered even if this process dies.
-        ``sent_id``: the channel's id for it; the same id again is the same message."""
+        ``sent_id``: the channel's id for it; the same id again is the same message.
+        ``unreadable``: ``text`` describes what the customer sent (a photo, say); the bot asks
+        them to type instead of reading it."""
         await self._store.touch(conversation_id, channel)
         signals = await self._assess(conversation_id, text)
         pending = PendingMessage(
-            text, channel, time.time(), signals.to_metadata(), payload, secrets.token_hex(12)
+            text,
+            channel,
+            time.time(),
+            signals.to_metadata(),
+            payload,
+            secrets.token_hex(12),
+            unreadable,
         )
         message = ChatMessage(conversation_id, Role.CUSTOMER, text, pending.ts, sent_id=sent_id)
         accepted = await self._store.accept(
@@ -229,7 +247,11 @@ class Router:
     async def _answer_one(self, conversation_id: str, pending: PendingMessage) -> list[ChatMessage]:
         conversation = await self._store.get(conversation_id)
         replies: list[ChatMessage] = []
-        if conversation.owner is Owner.BOT:
+        if conversation.owner is Owner.BOT and pending.unreadable:
+            language = Signals.from_metadata(pending.signals).language
+            notice = self._texts.get("unreadable_message", language)
+            replies = [self._message(conversation_id, Role.BOT, notice)]
+        elif conversation.owner is Owner.BOT:
             signals = Signals.from_metadata(pending.signals)
             try:
                 replies = await self._to_bot(conversation, pending, signals)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -18,17 +17,19 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.availability import ServiceHours
+from bot.channels.setup import CHANNELS, add_channels
 from bot.queue_watch import QueuePolicy, QueueWatcher
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.reminders import PaymentReminders, ReminderPolicy
 from bot.router import Router
 from bot.state import SERVICES, Metrics, Services
 from bot.webchat import add_webchat
+from core.background import stop_all
 from core.keys import Keys
 from core.records import ChatMessage, Role
 from core.settings import Settings
 from core.store import ConversationStore
-from core.texts import Texts
+from core.texts import Texts, console_texts, error_texts
 from faq.canned import standard_answers
 from faq.knowledge import load_policy
 from handoff.access import AgentAudience
@@ -57,6 +58,10 @@ MAX_BODY_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings) -> web.Application:
+    # Read once, now: the error messages (handoff.webutil.json_error) and what the system
+    # writes for the agents (the packet, the duty report, transfer notes).
+    error_texts()
+    console_texts()
     app = web.Application(
         client_max_size=MAX_BODY_BYTES, middlewares=[errors_as_json, security_headers]
     )
@@ -67,6 +72,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", metrics)
     add_webchat(app)
     add_console(app)
+    add_channels(app, settings)
     return app
 
 
@@ -130,6 +136,8 @@ def _services_ctx(settings: Settings) -> Any:
             supervision=Supervision(redis, keys, queue, ttl),
             throttle=LoginThrottle(redis, keys),
             promises=promised_follow_ups(services.orders),
+            # The channels open after these services (bot/channels/setup.py).
+            reach=lambda conversation_id: app[CHANNELS].reach(conversation_id),
         )
         yield
         await services.orders.aclose()
@@ -184,11 +192,7 @@ async def _background_ctx(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(_remind_forever(services)),
     ]
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await stop_all(tasks)
 
 
 async def _redeliver_forever(services: Services) -> None:
@@ -313,19 +317,14 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
         raise
     except RedisError:
         log.exception("Redis unavailable while serving %s", request.path)
-        return web.json_response(
-            {
-                "error": "storage_unavailable",
-                "message": "系统繁忙，请稍后再试 / Please try again shortly",
-            },
-            status=503,
-        )
+        return _error_response(503, "storage_unavailable")
     except Exception:
         log.exception("failed serving %s", request.path)
-        return web.json_response(
-            {"error": "internal", "message": "系统出错了，请稍后再试 / Something went wrong"},
-            status=500,
-        )
+        return _error_response(500, "internal")
+
+
+def _error_response(status: int, code: str) -> web.Response:
+    return web.json_response({"error": code, "message": error_texts().both(code)}, status=status)
 
 
 @web.middleware

@@ -116,6 +116,47 @@ class Keys:
         return f"{self.prefix}:restock:{sku}"
 
     @property
+    def outbox(self) -> str:
+        """Stream (consumer group ``deliver``): the messaging-app conversations that have
+        something new to deliver; an entry is acknowledged once it has been looked at."""
+        return f"{self.prefix}:outbox"
+
+    def delivered(self, conversation_id: str) -> str:
+        """String: the transcript id of the last message delivered to the customer's app."""
+        return f"{self.prefix}:conv:{conversation_id}:delivered"
+
+    def delivering(self, conversation_id: str) -> str:
+        """String with a TTL: the token of the process delivering the conversation's messages."""
+        return f"{self.prefix}:conv:{conversation_id}:delivering"
+
+    @property
+    def outbox_retry(self) -> str:
+        """Sorted set: conversation id -> when to try its delivery again (after a failure)."""
+        return f"{self.prefix}:outbox:retry"
+
+    @property
+    def outbox_attempts(self) -> str:
+        """Hash: conversation id -> failed delivery attempts in a row."""
+        return f"{self.prefix}:outbox:attempts"
+
+    def undelivered(self, conversation_id: str) -> str:
+        """List: messages that could not be delivered to the customer's app, as JSON."""
+        return f"{self.prefix}:conv:{conversation_id}:undelivered"
+
+    def platform_token(self, platform: str) -> str:
+        """String with a TTL: a platform's access token, shared by every kefu process."""
+        return f"{self.prefix}:platform:{platform}:token"
+
+    def platform_offset(self, platform: str) -> str:
+        """String: the next update a platform's long polling asks for (Telegram's offset)."""
+        return f"{self.prefix}:platform:{platform}:offset"
+
+    def reply_window(self, conversation_id: str) -> str:
+        """Hash with a TTL: when the customer last wrote and how many messages went out since
+        (platforms that limit what may be sent after a customer's message)."""
+        return f"{self.prefix}:conv:{conversation_id}:window"
+
+    @property
     def events(self) -> str:
         """Pub/sub channel: conversation and ticket events for the live pages."""
         return f"{self.prefix}:events"

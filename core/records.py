@@ -8,6 +8,23 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# Conversations on a messaging app are named after the platform's user: wx-<openid> (WeChat
+# Official Account), wk-<external_userid> (WeCom customer service), tg-<chat_id> (Telegram).
+# What is said to them leaves through the outbox (bot/channels/outbox.py); the web chat's own
+# conversations (web-...) get their messages over the page's socket.
+MESSAGING_PLATFORMS = ("wx", "wk", "tg")
+
+
+def platform_of(conversation_id: str) -> str:
+    """The messaging platform of a conversation ("wx", "wk", "tg"), or "" for the web chat."""
+    prefix, dash, _ = conversation_id.partition("-")
+    return prefix if dash and prefix in MESSAGING_PLATFORMS else ""
+
+
+def platform_user(conversation_id: str) -> str:
+    """The platform's id of the customer behind a messaging-app conversation."""
+    return conversation_id.partition("-")[2]
+
 
 class Owner(StrEnum):
     """Who answers the conversation's next message."""
@@ -22,6 +39,10 @@ class Role(StrEnum):
     BOT = "bot"
     AGENT = "agent"
     SYSTEM = "system"
+
+
+# Who speaks to the customer: everything but the customer's own messages reaches them.
+TO_CUSTOMER = frozenset({Role.BOT, Role.AGENT, Role.SYSTEM})
 
 
 @dataclass(frozen=True)

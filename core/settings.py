@@ -19,6 +19,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # "demo": the embedded SQLite store; "http": the shop's own order API (orders/http_backend.py).
 ORDER_BACKENDS = ("demo", "http")
 REDIS_PASSWORD_FILE = "redis-password"
+WECHAT_API_URL = "https://api.weixin.qq.com"
+TELEGRAM_API_URL = "https://api.telegram.org"
+TELEGRAM_MODES = ("auto", "webhook", "polling")
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,29 @@ class Settings:
     minutes_per_ticket: float = 3.0
     start_timeout: float = 240.0
     log_level: str = "INFO"
+    # Messaging apps: each is off until its credentials are given (README, Configuration).
+    wechat_token: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_aes_key: str = ""  # EncodingAESKey: given -> encrypted mode, empty -> plaintext
+    wechat_api_url: str = WECHAT_API_URL
+    telegram_bot_token: str = ""
+    telegram_api_url: str = TELEGRAM_API_URL
+    telegram_mode: str = "auto"  # webhook, polling, or auto: webhook when public_url is https
+
+    @property
+    def wechat_enabled(self) -> bool:
+        return bool(self.wechat_token and self.wechat_app_id and self.wechat_app_secret)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def telegram_uses_webhook(self) -> bool:
+        if self.telegram_mode == "auto":
+            return self.kefu_url.startswith("https://")
+        return self.telegram_mode == "webhook"
 
     @property
     def rasa_url(self) -> str:
@@ -145,6 +171,14 @@ class Settings:
             "KEFU_MINUTES_PER_TICKET": str(self.minutes_per_ticket),
             "KEFU_START_TIMEOUT": str(self.start_timeout),
             "KEFU_LOG_LEVEL": self.log_level,
+            "KEFU_WECHAT_TOKEN": self.wechat_token,
+            "KEFU_WECHAT_APP_ID": self.wechat_app_id,
+            "KEFU_WECHAT_APP_SECRET": self.wechat_app_secret,
+            "KEFU_WECHAT_AES_KEY": self.wechat_aes_key,
+            "KEFU_WECHAT_API_URL": self.wechat_api_url,
+            "KEFU_TELEGRAM_BOT_TOKEN": self.telegram_bot_token,
+            "KEFU_TELEGRAM_API_URL": self.telegram_api_url,
+            "KEFU_TELEGRAM_MODE": self.telegram_mode,
         }
 
 
@@ -210,6 +244,21 @@ def load(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -
     return_window_days = integer("KEFU_RETURN_WINDOW_DAYS", defaults.return_window_days)
     if return_window_days < 0:
         raise ValueError(f"KEFU_RETURN_WINDOW_DAYS={return_window_days} must not be negative")
+    wechat = {
+        name: text(name, "")
+        for name in ("KEFU_WECHAT_TOKEN", "KEFU_WECHAT_APP_ID", "KEFU_WECHAT_APP_SECRET")
+    }
+    if any(wechat.values()) and not all(wechat.values()):
+        missing = ", ".join(name for name, value in wechat.items() if not value)
+        raise ValueError(f"WeChat needs all of its credentials: {missing} not given")
+    wechat_aes_key = text("KEFU_WECHAT_AES_KEY", "")
+    if wechat_aes_key and len(wechat_aes_key) != 43:
+        raise ValueError("KEFU_WECHAT_AES_KEY must be the account's 43-character EncodingAESKey")
+    telegram_mode = text("KEFU_TELEGRAM_MODE", defaults.telegram_mode).lower()
+    if telegram_mode not in TELEGRAM_MODES:
+        raise ValueError(
+            f"KEFU_TELEGRAM_MODE={telegram_mode!r} must be one of {', '.join(TELEGRAM_MODES)}"
+        )
     return Settings(
         host=text("KEFU_HOST", defaults.host),
         port=integer("KEFU_PORT", defaults.port),
@@ -243,6 +292,14 @@ def load(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -
         minutes_per_ticket=number("KEFU_MINUTES_PER_TICKET", defaults.minutes_per_ticket),
         start_timeout=number("KEFU_START_TIMEOUT", defaults.start_timeout),
         log_level=text("KEFU_LOG_LEVEL", defaults.log_level).upper(),
+        wechat_token=wechat["KEFU_WECHAT_TOKEN"],
+        wechat_app_id=wechat["KEFU_WECHAT_APP_ID"],
+        wechat_app_secret=wechat["KEFU_WECHAT_APP_SECRET"],
+        wechat_aes_key=wechat_aes_key,
+        wechat_api_url=text("KEFU_WECHAT_API_URL", defaults.wechat_api_url).rstrip("/"),
+        telegram_bot_token=text("KEFU_TELEGRAM_BOT_TOKEN", ""),
+        telegram_api_url=text("KEFU_TELEGRAM_API_URL", defaults.telegram_api_url).rstrip("/"),
+        telegram_mode=telegram_mode,
     )
 
 

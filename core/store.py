@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from redis.asyncio import Redis
 
 from core.keys import Keys
-from core.records import Button, ChatMessage, Conversation, Event, Owner
+from core.records import (
+    TO_CUSTOMER,
+    Button,
+    ChatMessage,
+    Conversation,
+    Event,
+    Owner,
+    platform_of,
+)
 
 TRANSCRIPT_MAX_LEN = 5000
+# The outbox stream holds wake-ups only (a conversation id each), acknowledged within seconds.
+OUTBOX_MAX_LEN = 100_000
 
 # A customer's message and, when the bot owns the conversation, its place among the messages
 # awaiting the bot's answer, in one step: a message is never in the transcript but unanswered
@@ -44,20 +56,24 @@ return {id, owner, 1}
 # stores nothing, so the customer sees each answer once.
 _COMPLETE = """
 -- KEYS[1] the conversation's pending list, KEYS[2] the set of conversations with pending
--- messages, KEYS[3] transcript stream, KEYS[4] the offered buttons
+-- messages, KEYS[3] transcript stream, KEYS[4] the offered buttons, KEYS[5] the outbox stream
 -- ARGV[1] the answered message's id, ARGV[2] conversation id, ARGV[3] TTL seconds,
--- ARGV[4] transcript length kept, ARGV[5] the new offer JSON or '', ARGV[6..] replies JSON
+-- ARGV[4] transcript length kept, ARGV[5] the new offer JSON or '', ARGV[6] '1' when the
+-- replies leave through the outbox, ARGV[7] outbox length kept, ARGV[8..] replies JSON
 -- Returns the replies' stream ids, or false when the message was answered already
 local head = redis.call('LINDEX', KEYS[1], 0)
 if not head or cjson.decode(head)['message_id'] ~= ARGV[1] then return false end
 redis.call('LPOP', KEYS[1])
 if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
 local ids = {}
-for i = 6, #ARGV do
+for i = 8, #ARGV do
   ids[#ids + 1] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[i])
 end
 redis.call('EXPIRE', KEYS[3], ARGV[3])
 if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[3]) end
+if ARGV[6] == '1' and #ids > 0 then
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', 'c', ARGV[2])
+end
 return ids
 """
 
@@ -68,6 +84,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 SENT_ID_TTL_SECONDS = 24 * 3600
+_STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
 
 
 @dataclass(frozen=True)
@@ -133,10 +150,25 @@ class ConversationStore:
             if message.buttons:
                 offer = json.dumps([asdict(b) for b in message.buttons], ensure_ascii=False)
                 pipe.set(self._keys.offered(message.conversation_id), offer, ex=self._ttl)
+            if platform_of(message.conversation_id) and message.role in TO_CUSTOMER:
+                self._wake_outbox(pipe, message.conversation_id)
             message_id, *_ = await pipe.execute()
         stored = replace(message, id=message_id)
         await self._announce(stored)
         return stored
+
+    def _wake_outbox(self, pipe: Any, conversation_id: str) -> None:
+        """What is said in a messaging-app conversation reaches the customer through the
+        outbox (bot/channels/outbox.py), not the web chat's socket."""
+        pipe.xadd(
+            self._keys.outbox, {"c": conversation_id}, maxlen=OUTBOX_MAX_LEN, approximate=True
+        )
+
+    async def wake_outbox(self, conversation_id: str) -> None:
+        """Ask the outbox to look at the conversation again."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self._wake_outbox(pipe, conversation_id)
+            await pipe.execute()
 
     async def _announce(self, message: ChatMessage) -> None:
         event = Event("message", conversation_id=message.conversation_id, message=message.to_wire())
@@ -156,6 +188,15 @@ class ConversationStore:
             self._keys.transcript(conversation_id), min=start, max="+", count=limit
         )
         return [ChatMessage.from_json(fields["m"], message_id) for message_id, fields in entries]
+
+    async def message(self, conversation_id: str, message_id: str) -> ChatMessage | None:
+        """One message of the transcript by its stream id, or None (unknown, or no stream id)."""
+        if not _STREAM_ID.fullmatch(message_id):
+            return None
+        entries = await self._redis.xrange(
+            self._keys.transcript(conversation_id), min=message_id, max=message_id, count=1
+        )
+        return ChatMessage.from_json(entries[0][1]["m"], entries[0][0]) if entries else None
 
     async def accept(self, message: ChatMessage, pending: str, sent_id: str) -> Accepted:
         """Store a customer's message and, while the bot owns the conversation, ``pending`` (a
@@ -208,6 +249,7 @@ class ConversationStore:
                 self._keys.pending_conversations,
                 self._keys.transcript(conversation_id),
                 self._keys.offered(conversation_id),
+                self._keys.outbox,
             ],
             args=[
                 message_id,
@@ -215,6 +257,8 @@ class ConversationStore:
                 self._ttl,
                 TRANSCRIPT_MAX_LEN,
                 offer,
+                "1" if platform_of(conversation_id) else "",
+                OUTBOX_MAX_LEN,
                 *(m.to_json() for m in replies),
             ],
         )
