@@ -26,7 +26,7 @@ from handoff.models import TEAMS
 
 RULES_FILE = Path(__file__).with_name("rules.yml")
 # Kinds the router checks on every message's text and emotion scores.
-TEXT_KINDS = ("keywords", "anger_above", "anger_rising", "repeated_question")
+TEXT_KINDS = ("keywords", "patterns", "anger_above", "anger_rising", "repeated_question")
 # Kinds the actions check with facts the router cannot see (``case_escalation``).
 CASE_KINDS = (
     "vip_customer",
@@ -42,6 +42,7 @@ _COMMON_SETTINGS = frozenset({"id", "kind", "priority", "team", "reason"})
 # The settings each kind reads (anything else in a rule is a typo and refused), with defaults.
 _SETTINGS: dict[str, dict[str, Any]] = {
     "keywords": {"keywords": None},
+    "patterns": {"patterns": None},
     "anger_above": {"threshold": None},
     "anger_rising": {"turns": None, "threshold": None},
     "repeated_question": {"turns": None},
@@ -66,6 +67,7 @@ class Rule:
     team: str
     reason: str
     keywords: tuple[str, ...] = ()
+    patterns: tuple[re.Pattern[str], ...] = ()
     threshold: float = 0.0
     turns: int = 0
     threshold_yuan: float = 0.0
@@ -177,11 +179,16 @@ def load_rules(path: Path = RULES_FILE) -> tuple[Rule, ...]:
                 team=str(raw["team"]),
                 reason=str(raw["reason"]),
                 keywords=tuple(str(k).lower() for k in settings.get("keywords") or ()),
+                patterns=tuple(re.compile(str(p)) for p in settings.get("patterns") or ()),
                 threshold=float(settings.get("threshold") or 0.0),
                 turns=int(settings.get("turns") or 0),
                 threshold_yuan=float(settings.get("threshold_yuan") or 0.0),
                 count=int(settings.get("count") or 0),
             )
+        except re.error as error:
+            raise ValueError(
+                f"{where}: pattern {error.pattern!r} is no regular expression: {error}"
+            ) from None
         except (TypeError, ValueError):
             raise ValueError(f"{where}: priority and settings must be numbers") from None
         _check(rule, where)
@@ -199,6 +206,8 @@ def _check(rule: Rule, where: str) -> None:
         raise ValueError(f"{where} needs a reason for the agent")
     if rule.kind == "keywords" and not rule.keywords:
         raise ValueError(f"{where} needs keywords")
+    if rule.kind == "patterns" and not rule.patterns:
+        raise ValueError(f"{where} needs patterns")
     if rule.kind in ("anger_above", "anger_rising") and not 0.0 < rule.threshold <= 1.0:
         raise ValueError(f"{where} needs a threshold in (0, 1]")
     if rule.kind in ("anger_rising", "repeated_question") and rule.turns < 2:
@@ -286,6 +295,8 @@ def _match(rule: Rule, text: str, said: str, anger: float, history: Sequence[Tur
     ``said`` is the customer's own words, lowercased."""
     if rule.kind == "keywords":
         return next((k for k in rule.keywords if k in said), "")
+    if rule.kind == "patterns":
+        return next((m[0] for m in (p.search(said) for p in rule.patterns) if m), "")
     if rule.kind == "anger_above":
         return f"anger {anger:.2f}" if anger >= rule.threshold else ""
     if rule.kind == "anger_rising":

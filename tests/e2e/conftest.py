@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Browser, Page, async_playwright
 
 from bot.launch import LaunchedSystem, launch
 from core.settings import PROJECT_ROOT
 
 START_TIMEOUT = 300
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+WAIT_MS = 30_000
 
 
 @dataclass(frozen=True)
@@ -59,3 +70,28 @@ def phone_digits(system: RunningSystem, order_id: str) -> str:
     with sqlite3.connect(system.launched.var_dir / "orders.sqlite3") as db:
         row = db.execute("SELECT receiver_phone FROM orders WHERE id = ?", (order_id,)).fetchone()
     return str(row[0])[-4:]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: run `make setup`")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=FLAGS
+        )
+        yield browser
+        await browser.close()
+
+
+async def log_in_at(agent: Page, url: str, password: str) -> None:
+    """The demo agent logs in to the console of the kefu server at ``url``."""
+    await agent.goto(f"{url}/agent")
+    await agent.fill("input[name=username]", "demo")
+    await agent.fill("input[name=password]", password)
+    await agent.click("button[type=submit]")

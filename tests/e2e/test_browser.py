@@ -3,42 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import RunningSystem, phone_digits
+from tests.e2e.conftest import WAIT_MS, RunningSystem, log_in_at, phone_digits
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-WAIT_MS = 30_000
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: run `make setup`")
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(chromium), headless=True, args=FLAGS
-        )
-        yield browser
-        await browser.close()
 
 
 async def send(page: Page, text: str) -> None:
@@ -47,10 +19,7 @@ async def send(page: Page, text: str) -> None:
 
 
 async def log_in(agent: Page, system: RunningSystem) -> None:
-    await agent.goto(f"{system.url}/agent")
-    await agent.fill("input[name=username]", "demo")
-    await agent.fill("input[name=password]", system.agent_password)
-    await agent.click("button[type=submit]")
+    await log_in_at(agent, system.url, system.agent_password)
 
 
 async def test_customer_and_agent_in_the_browser(
