@@ -242,3 +242,36 @@ def test_a_broken_rules_file_is_reported(tmp_path: Path, rule: str, error: str):
 )
 def test_language(text, language):
     assert detect_language(text) == language
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "物流上写着已经签收了，可我根本没收到",
+        "我一直没收到货，系统却显示签收了",
+        "这个问题到现在都没有给我解决",
+        "麻烦赶紧帮我处理一下",
+        "快递信息好几天都没有更新了",
+        "东西退回去了，钱还没到账",
+    ],
+)
+def test_problems_told_in_a_sentence_of_their_own_go_to_a_person(rules, text):
+    assert "unresolved_problem" in compute_signals(text, rules).fired
+
+
+@pytest.mark.parametrize(
+    "text", ["怎么申请退货", "退款一般几天到账", "今天能发货吗", "签收的时候要注意什么"]
+)
+def test_ordinary_questions_are_no_unresolved_problem(rules, text):
+    assert "unresolved_problem" not in compute_signals(text, rules).fired
+
+
+def test_a_pattern_that_is_no_regular_expression_is_refused_naming_the_rule(tmp_path: Path):
+    path = tmp_path / "rules.yml"
+    path.write_text(
+        "rules:\n  - {id: broken, kind: patterns, priority: 1, team: after_sale,"
+        " reason: x, patterns: ['(unclosed']}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="broken.*no regular expression"):
+        load_rules(path)
