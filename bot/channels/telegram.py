@@ -32,6 +32,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.channels.buttons import button_ref, tapped
+from bot.channels.endpoints import TELEGRAM_PATH
 from bot.channels.inbound import Inbound
 from bot.channels.outbox import DeliveryFailed, FailureKind, Outgoing, one_each
 from bot.channels.telegram_api import TelegramClient, TelegramError
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "tg"
 CHANNEL = "telegram"
-WEBHOOK_PATH = "/channels/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ("message", "callback_query")
 TEXT_LIMIT = 4096
@@ -178,7 +178,7 @@ TELEGRAM = web.AppKey("telegram", TelegramInbox)
 
 
 def add_telegram_webhook(app: web.Application) -> None:
-    app.router.add_post(WEBHOOK_PATH, receive)
+    app.router.add_post(TELEGRAM_PATH, receive)
 
 
 async def receive(request: web.Request) -> web.Response:

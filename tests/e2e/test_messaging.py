@@ -95,7 +95,9 @@ async def test_a_wechat_customer_is_answered_handed_over_served_and_asked_for_a_
 
         agent = await (await browser.new_context()).new_page()
         await claim_and_reply(agent, url, system, "2025110300031")
+        # How many messages WeChat still lets reach the customer, and until when.
         await expect(agent.locator("#reach-window")).to_contain_text("微信公众号", timeout=WAIT_MS)
+        await expect(agent.locator("#reach-window")).to_contain_text("还可发送", timeout=WAIT_MS)
         await received("已接入")
         await agent.fill("#reply", "亲，我是客服小王，马上为您查")
         await agent.click("#reply-form button[type=submit]")

@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.channels.setup import CHANNELS
+from bot.launch import free_port
 from bot.server import create_app
 from bot.state import SERVICES
 from core.keys import Keys
@@ -36,17 +37,20 @@ async def wechat(mode: str) -> AsyncIterator[FakeWeChat]:
         yield fake
 
 
-@pytest.fixture
-async def client(aiohttp_client, stub_settings: Settings, wechat: FakeWeChat, mode: str):
-    settings = dataclasses.replace(
-        stub_settings,
+def with_wechat(settings: Settings, wechat: FakeWeChat, mode: str, api_url: str = "") -> Settings:
+    return dataclasses.replace(
+        settings,
         wechat_token=wechat.token,
         wechat_app_id=wechat.appid,
         wechat_app_secret=wechat.secret,
         wechat_aes_key=wechat.encoding_aes_key if mode == "encrypted" else "",
-        wechat_api_url=wechat.base_url,
+        wechat_api_url=api_url or wechat.base_url,
     )
-    client = await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+async def client(aiohttp_client, stub_settings: Settings, wechat: FakeWeChat, mode: str):
+    client = await aiohttp_client(create_app(with_wechat(stub_settings, wechat, mode)))
     wechat.callback_url = str(client.make_url("/channels/wechat"))
     return client
 
@@ -209,3 +213,25 @@ async def test_past_the_five_messages_of_the_window_a_message_is_shown_as_undeli
     assert undelivered.text == "回复4" and undelivered.reason == "quota_used"
     assert len(wechat.deliveries) == 5
     assert not (await channels.window.state(f"wx-{OPENID}")).open
+
+
+async def test_messages_waiting_in_the_outbox_are_delivered_after_a_restart(
+    aiohttp_client, stub_settings: Settings, wechat: FakeWeChat, mode: str, customer: Customer
+):
+    # WeChat's API cannot be reached while the first kefu runs: the answer waits for a retry.
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    first = await aiohttp_client(create_app(with_wechat(stub_settings, wechat, mode, unreachable)))
+    wechat.callback_url = str(first.make_url("/channels/wechat"))
+    await customer.says("在吗")
+    outbox = first.app[CHANNELS].outbox
+
+    async def retry_booked() -> bool:
+        return outbox.counts.retried > 0
+
+    await async_wait_until(retry_booked, timeout=10, what="a failed delivery to be retried")
+    await first.close()
+    assert wechat.deliveries == []
+
+    second = await aiohttp_client(create_app(with_wechat(stub_settings, wechat, mode)))
+    assert await delivered(wechat, 1) == ["好的"]
+    await second.close()
