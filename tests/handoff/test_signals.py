@@ -273,5 +273,5 @@ def test_a_pattern_that_is_no_regular_expression_is_refused_naming_the_rule(tmp_
         " reason: x, patterns: ['(unclosed']}\n",
         encoding="utf-8",
     )
-    with pytest.raises(ValueError, match="broken.*no regular expression"):
+    with pytest.raises(ValueError, match=r"broken.*no regular expression"):
         load_rules(path)
