@@ -37,7 +37,14 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.command == "serve":
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            # Several kefu processes on one port (KEFU_WORKERS): the kernel spreads connections.
+            reuse_port=settings.workers > 1,
+        )
         return 0
     return asyncio.run(run(settings, _say))
 

@@ -26,6 +26,23 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive free ports (replicas listen on port + i)."""
+    for _ in range(100):
+        first = free_port()
+        probes = [socket.socket() for _ in range(count)]
+        try:
+            for offset, probe in enumerate(probes):
+                probe.bind(("127.0.0.1", first + offset))
+            return first
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 @dataclass
 class LaunchedSystem:
     process: subprocess.Popen[bytes]
@@ -74,10 +91,20 @@ class LaunchedSystem:
             raise
 
 
-def launch(var_dir: Path, model: Path | None = None) -> LaunchedSystem:
+def launch(
+    var_dir: Path,
+    model: Path | None = None,
+    *,
+    rasa_replicas: int = 1,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+) -> LaunchedSystem:
     """Start ``python -m bot run`` with an embedded Redis; ``wait_until_up`` before using it.
-    ``model``: a Rasa model other than the project's ``models/kefu.tar.gz``."""
-    ports = {name: free_port() for name in ("kefu", "rasa", "actions", "redis")}
+    ``model``: a Rasa model other than the project's ``models/kefu.tar.gz``; ``rasa_replicas``
+    and ``workers``: KEFU_RASA_REPLICAS and KEFU_WORKERS; ``extra_env``: more settings."""
+    ports = {name: free_port() for name in ("kefu", "redis")}
+    ports["rasa"] = free_ports(rasa_replicas)
+    ports["actions"] = free_ports(rasa_replicas)
     rasa_token = secrets.token_urlsafe(24)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_") and k != "REDIS_URL"}
     env.update(
@@ -88,6 +115,9 @@ def launch(var_dir: Path, model: Path | None = None) -> LaunchedSystem:
             "KEFU_ACTION_PORT": str(ports["actions"]),
             "KEFU_EMBEDDED_REDIS_PORT": str(ports["redis"]),
             "KEFU_RASA_TOKEN": rasa_token,
+            "KEFU_RASA_REPLICAS": str(rasa_replicas),
+            "KEFU_WORKERS": str(workers),
+            **(extra_env or {}),
         }
     )
     if model is not None:

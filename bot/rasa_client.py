@@ -1,7 +1,17 @@
-"""The Rasa server over HTTP: the REST webhook and the conversation API."""
+"""The Rasa servers over HTTP: the REST webhook and the conversation API.
+
+With several Rasa replicas, each conversation always goes to the same one, chosen by a stable
+hash of its id: its turns then run one at a time and in order on one server (Rasa's Redis lock
+store is not safe across replicas, RasaHQ/rasa#9213, so no two may work on one conversation).
+A replica that is down holds its conversations' messages (kept, answered when it is back)
+rather than moving them to another, which could overtake a turn still running there.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -26,12 +36,24 @@ class BotReply:
     buttons: tuple[Button, ...] = ()
 
 
+def replica_of(conversation_id: str, replicas: int) -> int:
+    """The replica a conversation belongs to: the same in every kefu process, every run."""
+    return zlib.crc32(conversation_id.encode("utf-8")) % replicas
+
+
 class RasaClient:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, token: str, timeout: float):
+    def __init__(
+        self, session: aiohttp.ClientSession, base_urls: Sequence[str], token: str, timeout: float
+    ):
+        if not base_urls:
+            raise ValueError("RasaClient needs at least one Rasa server")
         self._session = session
-        self._base_url = base_url.rstrip("/")
+        self._base_urls = [url.rstrip("/") for url in base_urls]
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    def _base_url(self, conversation_id: str) -> str:
+        return self._base_urls[replica_of(conversation_id, len(self._base_urls))]
 
     async def send(
         self, conversation_id: str, text: str, metadata: dict[str, Any], message_id: str = ""
@@ -44,32 +66,38 @@ class RasaClient:
             "metadata": metadata,
             "message_id": message_id,
         }
-        replies = await self._post("/webhooks/kefu/webhook", body)
+        replies = await self._post(conversation_id, "/webhooks/kefu/webhook", body)
         return _replies(replies if isinstance(replies, list) else [])
 
     async def trigger_intent(self, conversation_id: str, intent: str) -> list[BotReply]:
         """Run an external intent (escalation, handback) as if the customer had said it."""
         path = f"/conversations/{quote(conversation_id, safe='')}/trigger_intent"
-        result = await self._post(path, {"name": intent, "entities": {}}, authenticated=True)
+        body = {"name": intent, "entities": {}}
+        result = await self._post(conversation_id, path, body, authenticated=True)
         return _replies(result.get("messages", []) if isinstance(result, dict) else [])
 
     async def is_ready(self) -> bool:
-        """True once the server answers and has its model loaded."""
+        """True once every replica answers and has its model loaded."""
+        return all(await asyncio.gather(*(self._ready(url) for url in self._base_urls)))
+
+    async def _ready(self, base_url: str) -> bool:
         try:
             async with self._session.get(
-                f"{self._base_url}/status", params={"token": self._token}, timeout=self._timeout
+                f"{base_url}/status", params={"token": self._token}, timeout=self._timeout
             ) as response:
                 return response.status == 200
         except (aiohttp.ClientError, TimeoutError):
             return False
 
-    async def _post(self, path: str, body: dict[str, Any], authenticated: bool = False) -> Any:
+    async def _post(
+        self, conversation_id: str, path: str, body: dict[str, Any], authenticated: bool = False
+    ) -> Any:
         # The HTTP API takes the token as a parameter, kefu's channel as a bearer header.
         params = {"token": self._token} if authenticated else {}
         headers = {"Authorization": f"Bearer {self._token}"}
         try:
             async with self._session.post(
-                self._base_url + path,
+                self._base_url(conversation_id) + path,
                 json=body,
                 params=params,
                 headers=headers,

@@ -72,9 +72,9 @@ class PendingMessage:
     # Carried to Rasa, which answers a message id once (a redelivered copy gets the first
     # answer), and to the actions' request ids: a copy changes no order twice.
     message_id: str = ""
-    # Something the bot cannot read (a photo, a voice message): what the customer hears is a
-    # request to type, and the agent sees what was sent.
-    unreadable: bool = False
+    # A message the bot does not read (a photo, one too long): what the customer hears
+    # instead, in their language; the agent sees what was sent.
+    notice: str = ""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)
@@ -140,13 +140,13 @@ class Router:
         payload: str = "",
         sent_id: str = "",
         *,
-        unreadable: bool = False,
+        notice: str = "",
     ) -> Acceptance:
         """Store the message durably as awaiting an answer (or for the agent who owns the
         conversation). Once this returns, the message is answered even if this process dies.
         ``sent_id``: the channel's id for it; the same id again is the same message.
-        ``unreadable``: ``text`` describes what the customer sent (a photo, say); the bot asks
-        them to type instead of reading it."""
+        ``notice``: the bot does not read ``text`` (it describes a photo, say, or is too long)
+        and answers with this instead."""
         await self._store.touch(conversation_id, channel)
         signals = await self._assess(conversation_id, text)
         pending = PendingMessage(
@@ -156,7 +156,7 @@ class Router:
             signals.to_metadata(),
             payload,
             secrets.token_hex(12),
-            unreadable,
+            notice,
         )
         message = ChatMessage(conversation_id, Role.CUSTOMER, text, pending.ts, sent_id=sent_id)
         accepted = await self._store.accept(
@@ -247,10 +247,8 @@ class Router:
     async def _answer_one(self, conversation_id: str, pending: PendingMessage) -> list[ChatMessage]:
         conversation = await self._store.get(conversation_id)
         replies: list[ChatMessage] = []
-        if conversation.owner is Owner.BOT and pending.unreadable:
-            language = Signals.from_metadata(pending.signals).language
-            notice = self._texts.get("unreadable_message", language)
-            replies = [self._message(conversation_id, Role.BOT, notice)]
+        if conversation.owner is Owner.BOT and pending.notice:
+            replies = [self._message(conversation_id, Role.BOT, pending.notice)]
         elif conversation.owner is Owner.BOT:
             signals = Signals.from_metadata(pending.signals)
             try:

@@ -264,7 +264,6 @@ def child_env(settings: Settings) -> dict[str, str]:
             "TRANSFORMERS_OFFLINE": "1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SANIC_HOST": settings.host,
-            "KEFU_ACTION_URL": settings.action_url + "/webhook",
             "KEFU_RASA_REDIS_HOST": redis.host,
             "KEFU_RASA_REDIS_PORT": str(redis.port),
             "KEFU_RASA_REDIS_DB": str(redis.db),
@@ -319,8 +318,29 @@ def children(settings: Settings) -> tuple[Child | None, list[Child]]:
             lambda: _redis_ready(settings.effective_redis_url),
         )
     servers = [
+        child
+        for replica in range(settings.rasa_replicas)
+        for child in _replica(settings, env, logs, replica)
+    ]
+    servers += [_kefu(settings, env, logs, worker) for worker in range(settings.workers)]
+    return redis_child, servers
+
+
+def _numbered(name: str, index: int, count: int) -> str:
+    return name if count == 1 else f"{name}-{index + 1}"
+
+
+def _replica(settings: Settings, env: dict[str, str], logs: Path, replica: int) -> list[Child]:
+    """A Rasa server and the action server it calls, the i-th pair on ports + i."""
+    count = settings.rasa_replicas
+    rasa_url, action_url = settings.rasa_urls[replica], settings.action_urls[replica]
+    rasa_name, actions_name = (
+        _numbered("rasa", replica, count),
+        _numbered("actions", replica, count),
+    )
+    return [
         Child(
-            "rasa",
+            rasa_name,
             [
                 str(settings.rasa_python),
                 "-m",
@@ -333,7 +353,7 @@ def children(settings: Settings) -> tuple[Child | None, list[Child]]:
                 "-i",
                 settings.host,
                 "-p",
-                str(settings.rasa_port),
+                str(settings.rasa_port + replica),
                 "-m",
                 str(settings.model_path),
                 "--endpoints",
@@ -341,28 +361,34 @@ def children(settings: Settings) -> tuple[Child | None, list[Child]]:
                 "--credentials",
                 "credentials.yml",
             ],
-            env,
-            logs / "rasa.log",
-            lambda: _http_ready(f"{settings.rasa_url}/status?token={settings.rasa_token}"),
+            {**env, "KEFU_ACTION_URL": action_url + "/webhook"},
+            logs / f"{rasa_name}.log",
+            lambda: _http_ready(f"{rasa_url}/status?token={settings.rasa_token}"),
         ),
         Child(
-            "actions",
-            [sys.executable, "-m", "actions.server", "-p", str(settings.action_port)],
+            actions_name,
+            [sys.executable, "-m", "actions.server", "-p", str(settings.action_port + replica)],
             env,
-            logs / "actions.log",
-            lambda: _http_ready(f"{settings.action_url}/health"),
-        ),
-        Child(
-            "kefu",
-            [sys.executable, "-m", "bot", "serve"],
-            env,
-            logs / "kefu.log",
-            lambda: _http_ready(f"{settings.kefu_url}/healthz"),
-            # Up is up: /healthz says 503 while Rasa or Redis is down, which kefu rides out.
-            live=lambda: _http_answers(f"{settings.kefu_url}/healthz"),
+            logs / f"{actions_name}.log",
+            lambda: _http_ready(f"{action_url}/health"),
         ),
     ]
-    return redis_child, servers
+
+
+def _kefu(settings: Settings, env: dict[str, str], logs: Path, worker: int) -> Child:
+    """A kefu server process. Several share the port (SO_REUSEPORT: the kernel spreads the
+    connections), so a health check reaches one of them, not a chosen one; each is watched as
+    a process as well (one that exits is restarted)."""
+    name = _numbered("kefu", worker, settings.workers)
+    return Child(
+        name,
+        [sys.executable, "-m", "bot", "serve"],
+        env,
+        logs / f"{name}.log",
+        lambda: _http_ready(f"{settings.kefu_url}/healthz"),
+        # Up is up: /healthz says 503 while Rasa or Redis is down, which kefu rides out.
+        live=lambda: _http_answers(f"{settings.kefu_url}/healthz"),
+    )
 
 
 async def _redis_ready(url: str) -> bool:

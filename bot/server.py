@@ -91,7 +91,7 @@ def _services_ctx(settings: Settings) -> Any:
         ttl = settings.conversation_ttl_seconds
         store = ConversationStore(redis, keys, ttl)
         queue = TicketQueue(redis, keys, ttl)
-        rasa = RasaClient(http, settings.rasa_url, settings.rasa_token, settings.rasa_timeout)
+        rasa = RasaClient(http, settings.rasa_urls, settings.rasa_token, settings.rasa_timeout)
         texts, rules, emotion, policy = await asyncio.to_thread(
             lambda: (Texts.load(), load_rules(), EmotionModel.load(), load_policy(settings.faq_dir))
         )
@@ -256,7 +256,7 @@ async def healthz(request: web.Request) -> web.Response:
     checks = await asyncio.gather(
         _timed(_redis_ok(services.redis)),
         _timed(services.rasa.is_ready()),
-        _timed(_http_ok(services.http, services.settings.action_url + "/health")),
+        _timed(_all_ok(services.http, [url + "/health" for url in services.settings.action_urls])),
     )
     components = {
         name: check for name, check in zip(("redis", "rasa", "actions"), checks, strict=True)
@@ -282,6 +282,10 @@ async def _redis_ok(redis: Redis) -> bool:
         return bool(await asyncio.wait_for(redis.ping(), 2))
     except (RedisError, OSError, TimeoutError):
         return False
+
+
+async def _all_ok(http: aiohttp.ClientSession, urls: list[str]) -> bool:
+    return all(await asyncio.gather(*(_http_ok(http, url) for url in urls)))
 
 
 async def _http_ok(http: aiohttp.ClientSession, url: str) -> bool:

@@ -147,9 +147,34 @@ class Keys:
         """String with a TTL: a platform's access token, shared by every kefu process."""
         return f"{self.prefix}:platform:{platform}:token"
 
+    def platform_poller(self, platform: str) -> str:
+        """String with a TTL: the token of the one kefu process polling a platform (Telegram
+        answers a second poller with 409)."""
+        return f"{self.prefix}:platform:{platform}:poller"
+
     def platform_offset(self, platform: str) -> str:
         """String: the next update a platform's long polling asks for (Telegram's offset)."""
         return f"{self.prefix}:platform:{platform}:offset"
+
+    def platform_cursor(self, platform: str) -> str:
+        """Hash: account -> where a platform's message sync goes on (WeCom's kf/sync_msg
+        cursor per customer-service account; "" from the oldest message it keeps)."""
+        return f"{self.prefix}:platform:{platform}:cursor"
+
+    def platform_sync_token(self, platform: str, account: str) -> str:
+        """String with a TTL: the token of the account's latest callback, which lets the
+        sync that follows it run without the platform's stricter rate limit."""
+        return f"{self.prefix}:platform:{platform}:sync-token:{account}"
+
+    def platform_account(self, conversation_id: str) -> str:
+        """String with a TTL: the platform account a messaging-app customer wrote to (WeCom's
+        open_kfid), needed to answer them, kept while they can be answered."""
+        return f"{self.prefix}:conv:{conversation_id}:account"
+
+    def welcome_code(self, conversation_id: str) -> str:
+        """String with a TTL: the one-off code that lets a welcome reach a customer who only
+        opened the chat (WeCom's welcome_code, valid 20 seconds)."""
+        return f"{self.prefix}:conv:{conversation_id}:welcome-code"
 
     def reply_window(self, conversation_id: str) -> str:
         """Hash with a TTL: when the customer last wrote and how many messages went out since

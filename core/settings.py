@@ -20,8 +20,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ORDER_BACKENDS = ("demo", "http")
 REDIS_PASSWORD_FILE = "redis-password"
 WECHAT_API_URL = "https://api.weixin.qq.com"
+WECOM_API_URL = "https://qyapi.weixin.qq.com"
 TELEGRAM_API_URL = "https://api.telegram.org"
 TELEGRAM_MODES = ("auto", "webhook", "polling")
+# Rasa replicas or kefu workers on one machine: more than this is a mistake, not a plan.
+MAX_PROCESSES = 16
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,23 @@ class Settings:
     minutes_per_ticket: float = 3.0
     start_timeout: float = 240.0
     log_level: str = "INFO"
+    # Scale: Rasa servers (each with its action server, on consecutive ports) and kefu server
+    # processes (sharing the port); each conversation always goes to the same Rasa replica.
+    rasa_replicas: int = 1
+    workers: int = 1
     # Messaging apps: each is off until its credentials are given (README, Configuration).
     wechat_token: str = ""
     wechat_app_id: str = ""
     wechat_app_secret: str = ""
     wechat_aes_key: str = ""  # EncodingAESKey: given -> encrypted mode, empty -> plaintext
     wechat_api_url: str = WECHAT_API_URL
+    # WeCom customer service (微信客服): callbacks are always encrypted, so the EncodingAESKey
+    # is one of the credentials.
+    wecom_corp_id: str = ""
+    wecom_secret: str = ""
+    wecom_token: str = ""
+    wecom_aes_key: str = ""
+    wecom_api_url: str = WECOM_API_URL
     telegram_bot_token: str = ""
     telegram_api_url: str = TELEGRAM_API_URL
     telegram_mode: str = "auto"  # webhook, polling, or auto: webhook when public_url is https
@@ -89,6 +103,12 @@ class Settings:
     @property
     def wechat_enabled(self) -> bool:
         return bool(self.wechat_token and self.wechat_app_id and self.wechat_app_secret)
+
+    @property
+    def wecom_enabled(self) -> bool:
+        return bool(
+            self.wecom_corp_id and self.wecom_secret and self.wecom_token and self.wecom_aes_key
+        )
 
     @property
     def telegram_enabled(self) -> bool:
@@ -102,11 +122,21 @@ class Settings:
 
     @property
     def rasa_url(self) -> str:
-        return f"http://{self.host}:{self.rasa_port}"
+        return self.rasa_urls[0]
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """Every Rasa replica, the i-th on ``rasa_port + i``."""
+        return [f"http://{self.host}:{self.rasa_port + i}" for i in range(self.rasa_replicas)]
 
     @property
     def action_url(self) -> str:
-        return f"http://{self.host}:{self.action_port}"
+        return self.action_urls[0]
+
+    @property
+    def action_urls(self) -> list[str]:
+        """The action server of each Rasa replica, the i-th on ``action_port + i``."""
+        return [f"http://{self.host}:{self.action_port + i}" for i in range(self.rasa_replicas)]
 
     @property
     def kefu_url(self) -> str:
@@ -171,11 +201,18 @@ class Settings:
             "KEFU_MINUTES_PER_TICKET": str(self.minutes_per_ticket),
             "KEFU_START_TIMEOUT": str(self.start_timeout),
             "KEFU_LOG_LEVEL": self.log_level,
+            "KEFU_RASA_REPLICAS": str(self.rasa_replicas),
+            "KEFU_WORKERS": str(self.workers),
             "KEFU_WECHAT_TOKEN": self.wechat_token,
             "KEFU_WECHAT_APP_ID": self.wechat_app_id,
             "KEFU_WECHAT_APP_SECRET": self.wechat_app_secret,
             "KEFU_WECHAT_AES_KEY": self.wechat_aes_key,
             "KEFU_WECHAT_API_URL": self.wechat_api_url,
+            "KEFU_WECOM_CORP_ID": self.wecom_corp_id,
+            "KEFU_WECOM_SECRET": self.wecom_secret,
+            "KEFU_WECOM_TOKEN": self.wecom_token,
+            "KEFU_WECOM_AES_KEY": self.wecom_aes_key,
+            "KEFU_WECOM_API_URL": self.wecom_api_url,
             "KEFU_TELEGRAM_BOT_TOKEN": self.telegram_bot_token,
             "KEFU_TELEGRAM_API_URL": self.telegram_api_url,
             "KEFU_TELEGRAM_MODE": self.telegram_mode,
@@ -254,6 +291,20 @@ def load(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -
     wechat_aes_key = text("KEFU_WECHAT_AES_KEY", "")
     if wechat_aes_key and len(wechat_aes_key) != 43:
         raise ValueError("KEFU_WECHAT_AES_KEY must be the account's 43-character EncodingAESKey")
+    wecom = {
+        name: text(name, "")
+        for name in (
+            "KEFU_WECOM_CORP_ID",
+            "KEFU_WECOM_SECRET",
+            "KEFU_WECOM_TOKEN",
+            "KEFU_WECOM_AES_KEY",
+        )
+    }
+    if any(wecom.values()) and not all(wecom.values()):
+        missing = ", ".join(name for name, value in wecom.items() if not value)
+        raise ValueError(f"WeCom needs all of its credentials: {missing} not given")
+    if wecom["KEFU_WECOM_AES_KEY"] and len(wecom["KEFU_WECOM_AES_KEY"]) != 43:
+        raise ValueError("KEFU_WECOM_AES_KEY must be the callback's 43-character EncodingAESKey")
     telegram_mode = text("KEFU_TELEGRAM_MODE", defaults.telegram_mode).lower()
     if telegram_mode not in TELEGRAM_MODES:
         raise ValueError(
@@ -292,15 +343,30 @@ def load(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -
         minutes_per_ticket=number("KEFU_MINUTES_PER_TICKET", defaults.minutes_per_ticket),
         start_timeout=number("KEFU_START_TIMEOUT", defaults.start_timeout),
         log_level=text("KEFU_LOG_LEVEL", defaults.log_level).upper(),
+        rasa_replicas=_bounded(
+            "KEFU_RASA_REPLICAS", integer("KEFU_RASA_REPLICAS", 1), MAX_PROCESSES
+        ),
+        workers=_bounded("KEFU_WORKERS", integer("KEFU_WORKERS", 1), MAX_PROCESSES),
         wechat_token=wechat["KEFU_WECHAT_TOKEN"],
         wechat_app_id=wechat["KEFU_WECHAT_APP_ID"],
         wechat_app_secret=wechat["KEFU_WECHAT_APP_SECRET"],
         wechat_aes_key=wechat_aes_key,
         wechat_api_url=text("KEFU_WECHAT_API_URL", defaults.wechat_api_url).rstrip("/"),
+        wecom_corp_id=wecom["KEFU_WECOM_CORP_ID"],
+        wecom_secret=wecom["KEFU_WECOM_SECRET"],
+        wecom_token=wecom["KEFU_WECOM_TOKEN"],
+        wecom_aes_key=wecom["KEFU_WECOM_AES_KEY"],
+        wecom_api_url=text("KEFU_WECOM_API_URL", defaults.wecom_api_url).rstrip("/"),
         telegram_bot_token=text("KEFU_TELEGRAM_BOT_TOKEN", ""),
         telegram_api_url=text("KEFU_TELEGRAM_API_URL", defaults.telegram_api_url).rstrip("/"),
         telegram_mode=telegram_mode,
     )
+
+
+def _bounded(name: str, value: int, most: int) -> int:
+    if not 1 <= value <= most:
+        raise ValueError(f"{name}={value} must be between 1 and {most}")
+    return value
 
 
 def _path(value: str | None, default: Path) -> Path:

@@ -6,6 +6,7 @@ from core.settings import Settings
 
 WECHAT_PATH = "/channels/wechat"
 TELEGRAM_PATH = "/channels/telegram"
+WECOM_PATH = "/channels/wecom"
 
 
 def registration_lines(settings: Settings) -> list[str]:
@@ -16,6 +17,11 @@ def registration_lines(settings: Settings) -> list[str]:
         mode = "encrypted" if settings.wechat_aes_key else "plaintext"
         lines.append(
             f"  WeChat callback   : {url}{WECHAT_PATH}  (register it as the account's server URL, {mode} mode)"
+        )
+    if settings.wecom_enabled:
+        lines.append(
+            f"  WeCom callback    : {url}{WECOM_PATH}  (register it as the customer-service"
+            " app's callback URL)"
         )
     if settings.telegram_enabled:
         how = (

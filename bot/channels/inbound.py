@@ -13,13 +13,18 @@ import asyncio
 import logging
 
 from bot.router import Acceptance, Router
+from bot.webchat import InvalidMessage, clean_text
+from core.language import detect_language
+from core.texts import Texts
 
 log = logging.getLogger(__name__)
 
 
 class Inbound:
-    def __init__(self, router: Router) -> None:
+    def __init__(self, router: Router, texts: Texts, max_chars: int) -> None:
         self._router = router
+        self._texts = texts
+        self._max_chars = max_chars
         self._answering: set[asyncio.Task[None]] = set()
 
     async def take(
@@ -34,9 +39,18 @@ class Inbound:
     ) -> bool:
         """Store the message and start answering it; False when the platform had sent it
         before (nothing is stored or answered again). Raises what storing raises (RedisError):
-        then the platform must not be told the message arrived."""
+        then the platform must not be told the message arrived. ``unreadable``: ``text``
+        describes what was sent (a photo, say); the customer is asked to type. An empty or too
+        long text gets the web chat's answers (kept for the agent, not read by the bot)."""
+        language = detect_language(text[:200])
+        notice = self._texts.get("unreadable_message", language) if unreadable else ""
+        try:
+            text = clean_text(text, self._max_chars)
+        except InvalidMessage as invalid:
+            notice = self._texts.get(invalid.code, language, limit=self._max_chars)
+            text = text.strip()[: self._max_chars] or text
         acceptance = await self._router.accept(
-            conversation_id, channel, text, payload, sent_id, unreadable=unreadable
+            conversation_id, channel, text, payload, sent_id, notice=notice
         )
         if not acceptance.stored.new:
             log.info("%s message %s of %s came again", channel, sent_id, conversation_id)

@@ -16,6 +16,7 @@ from bot.channels.endpoints import TELEGRAM_PATH
 from bot.channels.inbound import Inbound
 from bot.channels.outbox import Outbox, Sender, deliver_forever
 from bot.channels.wechat import WECHAT, WeChatApi, WeChatInbox, WeChatSender, add_wechat
+from bot.channels.wecom import WECOM, WeComApi, WeComInbox, WeComSender, add_wecom, sync_forever
 from bot.channels.window import ReplyWindow
 from bot.channels.wxcrypto import WxCrypto
 from bot.state import SERVICES
@@ -61,6 +62,8 @@ def add_channels(app: web.Application, settings: Settings) -> None:
     """Routes of the enabled platforms now; their services once the app's services are up."""
     if settings.wechat_enabled:
         add_wechat(app)
+    if settings.wecom_enabled:
+        add_wecom(app)
     if settings.telegram_enabled and settings.telegram_uses_webhook:
         # Imported only with Telegram on: aiogram costs seconds and ~130 MB to import.
         from bot.channels.telegram import add_telegram_webhook
@@ -74,7 +77,7 @@ async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = services.settings
     keys = Keys(settings.redis_prefix)
     window = ReplyWindow(services.redis, keys)
-    inbound = Inbound(services.router)
+    inbound = Inbound(services.router, services.texts, settings.max_message_chars)
     senders: dict[str, Sender] = {}
     if settings.wechat_enabled:
         api = WeChatApi(
@@ -97,6 +100,8 @@ async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:
         )
     tasks: list[asyncio.Task[None]] = []
     closing: list[Callable[[], Awaitable[None]]] = []
+    if settings.wecom_enabled:
+        senders["wk"] = _open_wecom(app, inbound, window, keys, tasks)
     if settings.telegram_enabled:
         senders["tg"] = await _open_telegram(app, inbound, tasks, closing)
     outbox = Outbox(services.redis, keys, senders, settings.conversation_ttl_seconds)
@@ -108,6 +113,38 @@ async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:
     await inbound.close()
     for close in closing:
         await close()
+
+
+def _open_wecom(
+    app: web.Application,
+    inbound: Inbound,
+    window: ReplyWindow,
+    keys: Keys,
+    tasks: list[asyncio.Task[None]],
+) -> Sender:
+    services = app[SERVICES]
+    settings = services.settings
+    api = WeComApi(
+        services.http,
+        services.redis,
+        keys,
+        corp_id=settings.wecom_corp_id,
+        secret=settings.wecom_secret,
+        api_url=settings.wecom_api_url,
+    )
+    inbox = WeComInbox(
+        api=api,
+        crypto=WxCrypto(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id),
+        inbound=inbound,
+        store=services.store,
+        window=window,
+        texts=services.texts,
+        redis=services.redis,
+        keys=keys,
+    )
+    app[WECOM] = inbox
+    tasks.append(asyncio.create_task(sync_forever(inbox)))
+    return WeComSender(api, window, services.redis, keys)
 
 
 async def _open_telegram(

@@ -37,6 +37,7 @@ from bot.channels.inbound import Inbound
 from bot.channels.outbox import DeliveryFailed, FailureKind, Outgoing, one_each
 from bot.channels.telegram_api import TelegramClient, TelegramError
 from core.keys import Keys
+from core.lease import Lease
 from core.records import ChatMessage, platform_user
 from core.store import ConversationStore
 from core.texts import Texts
@@ -205,11 +206,20 @@ async def start_webhook(client: TelegramClient, url: str, secret: str) -> None:
 
 
 async def poll_forever(inbox: TelegramInbox, redis: Redis, keys: Keys) -> None:
-    """Long polling: updates from the offset kept in Redis, each confirmed once stored."""
+    """Long polling: updates from the offset kept in Redis, each confirmed once stored. One
+    kefu process polls at a time (a lease in Redis): the others stand by and take over when
+    its lease runs out."""
     offset_key = keys.platform_offset(PLATFORM)
-    await _stop_webhook(inbox.client)
+    poller = Lease(redis, keys.platform_poller(PLATFORM), POLL_SECONDS * 3)
+    stopped_webhook = False
     while True:
         try:
+            if not await poller.hold():
+                await asyncio.sleep(POLL_BACKOFF_SECONDS)
+                continue
+            if not stopped_webhook:
+                await _stop_webhook(inbox.client)
+                stopped_webhook = True
             stored = await redis.get(offset_key)
             updates = await inbox.client.get_updates(
                 int(stored) if stored else None, POLL_SECONDS, ALLOWED_UPDATES

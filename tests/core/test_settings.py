@@ -81,3 +81,33 @@ def test_the_http_order_backend_is_configured_from_the_environment(tmp_path: Pat
 def test_an_unusable_order_backend_setting_is_a_clear_error(tmp_path: Path, environ, named):
     with pytest.raises(ValueError, match=named):
         load(environ, dotenv=tmp_path / "none")
+
+
+WECOM = {
+    "KEFU_WECOM_CORP_ID": "ww0fake0kefu00001",
+    "KEFU_WECOM_SECRET": "fake-kf-secret",
+    "KEFU_WECOM_TOKEN": "kefutoken",
+    "KEFU_WECOM_AES_KEY": "a" * 43,
+}
+
+
+def test_wecom_is_on_with_all_four_credentials_and_reaches_child_processes(tmp_path: Path):
+    settings = load({**WECOM, "KEFU_WECOM_API_URL": "http://127.0.0.1:9/"}, dotenv=tmp_path / "no")
+    assert settings.wecom_enabled and not load({}, dotenv=tmp_path / "none").wecom_enabled
+    assert settings.wecom_api_url == "http://127.0.0.1:9"
+    assert load(settings.as_env(), dotenv=tmp_path / "none") == replace(
+        settings, redis_url=settings.effective_redis_url
+    )
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({**WECOM, "KEFU_WECOM_AES_KEY": ""}, "KEFU_WECOM_AES_KEY"),
+        ({"KEFU_WECOM_CORP_ID": "ww0fake"}, "KEFU_WECOM_SECRET"),
+        ({**WECOM, "KEFU_WECOM_AES_KEY": "short"}, "43-character"),
+    ],
+)
+def test_wecom_needs_all_of_its_credentials(tmp_path: Path, environ, named):
+    with pytest.raises(ValueError, match=named):
+        load(environ, dotenv=tmp_path / "none")

@@ -174,3 +174,11 @@ async def test_the_webhook_takes_updates_only_with_the_secret(
     )
     assert malformed.status == 400
     assert [r["message"] for r in rasa.received] == ["包邮吗"]
+
+
+async def test_a_message_over_the_limit_gets_the_web_chats_polite_answer(
+    polling: TestClient, telegram: FakeTelegram, rasa: RasaStub
+):
+    telegram.user_sends(CHAT, "退" * 3000)
+    [answer] = await sent(telegram, 1)
+    assert "2000" in answer.text and rasa.received == []
