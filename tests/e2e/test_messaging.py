@@ -22,10 +22,12 @@ from tests.e2e.conftest import WAIT_MS, RunningSystem, log_in_at
 from tests.waiting import async_wait_until
 from tools.fakes.telegram import FakeTelegram
 from tools.fakes.wechat import Delivered, FakeWeChat
+from tools.fakes.wecom import FakeWeCom
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 OPENID = "oE2eCustomerWeChat01"
 CHAT = 77001
+EXTERNAL_USER = "wmE2eCustomerWeCom01"
 
 
 def kefu_settings(system: RunningSystem, var_dir: Path) -> Settings:
@@ -150,3 +152,49 @@ async def test_a_telegram_customer_taps_through_and_reaches_a_person(
         telegram.user_taps(CHAT, rating.message_id, data)
         await received("非常感谢")
         assert telegram.answers and all(a.latency < 5 for a in telegram.answers)
+
+
+async def test_a_wecom_customer_is_welcomed_served_by_a_person_and_rates_by_menu(
+    system: RunningSystem, browser: Browser, kefu
+):
+    wecom = FakeWeCom()
+    async with wecom.serve() as api:
+        server = await kefu(
+            wecom_corp_id=wecom.corp_id,
+            wecom_secret=wecom.secret,
+            wecom_token=wecom.token,
+            wecom_aes_key=wecom.encoding_aes_key,
+            wecom_api_url=api,
+        )
+        url = str(server.make_url("")).rstrip("/")
+        wecom.callback_url = f"{url}/channels/wecom"
+        assert await wecom.verify_url()
+
+        async def received(pattern: str):
+            async def found():
+                return next((d for d in wecom.deliveries if re.search(pattern, d.content)), None)
+
+            return await async_wait_until(found, timeout=60, what=f"{pattern!r} at WeCom")
+
+        await wecom.enter_session(EXTERNAL_USER)
+        welcome = await received("您好|你好")
+        assert welcome.via == "welcome"
+        await wecom.customer_sends(EXTERNAL_USER, "包邮吗")
+        await received("邮")
+        await wecom.customer_sends(EXTERNAL_USER, "订单2025110300033还没发货，转人工")
+        await received("转接|排队|人工")
+
+        agent = await (await browser.new_context()).new_page()
+        await claim_and_reply(agent, url, system, "2025110300033")
+        await expect(agent.locator("#reach-window")).to_contain_text("企业微信", timeout=WAIT_MS)
+        await agent.fill("#reply", "亲，马上为您催发货")
+        await agent.click("#reply-form button[type=submit]")
+        await received("催发货")
+        await wecom.customer_sends(EXTERNAL_USER, "好的")
+        await expect(agent.locator("#transcript")).to_contain_text("好的", timeout=WAIT_MS)
+        await agent.click("#close")
+        rating = await received("打个分")
+        assert rating.msgtype == "msgmenu"
+        option_id, title = next(option for option in rating.menu if option[1].startswith("5"))
+        await wecom.customer_sends(EXTERNAL_USER, title, menu_id=option_id)
+        await received("非常感谢")
