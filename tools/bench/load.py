@@ -139,7 +139,8 @@ def rss_by_process(system: LaunchedSystem) -> dict[str, float]:
 
 
 async def measure(system: LaunchedSystem, replicas: int, levels: list[int]) -> None:
-    await level(kefu_sender(system), 2, 1)  # Rasa's first turns are slow: warm it up
+    # Rasa's first turns are slow: warm every replica up (conversations spread over them).
+    await level(kefu_sender(system), 4 * replicas, 1)
     for customers in levels:
         conversations_each = max(1, 10 // customers)
         for name, send in (
