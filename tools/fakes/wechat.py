@@ -561,7 +561,9 @@ class FakeWeChat:
             customer.grants["event"] = _Grant(EVENT_QUOTA, self.now())
         return await self._push(openid, fields, "", encrypted)
 
-    def _signed_query(self) -> tuple[str, str, dict[str, str]]:
+    def signed_query(self) -> tuple[str, str, dict[str, str]]:
+        """A timestamp, a nonce and the query WeChat signs a push with (also for tests that
+        post pushes of their own)."""
         timestamp = str(int(self.now()))
         nonce = str(secrets.randbelow(10**10))
         return (
@@ -580,7 +582,7 @@ class FakeWeChat:
         if self.callback_url is None:
             raise RuntimeError("no callback_url: where would WeChat push?")
         xml = build_xml(fields)
-        timestamp, nonce, query = self._signed_query()
+        timestamp, nonce, query = self.signed_query()
         query["openid"] = openid
         body = xml
         if encrypted:
@@ -687,7 +689,7 @@ class FakeWeChat:
         url = callback_url or self.callback_url
         if url is None:
             raise RuntimeError("no callback_url to verify")
-        _, _, query = self._signed_query()
+        _, _, query = self.signed_query()
         query["echostr"] = str(secrets.randbelow(10**19))
         timeout = aiohttp.ClientTimeout(total=self.callback_timeout)
         try:

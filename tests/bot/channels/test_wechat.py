@@ -139,6 +139,27 @@ async def test_forged_malformed_and_stale_pushes_are_refused_and_nothing_is_stor
     assert await redis.exists(keys.transcript(f"wx-{OPENID}")) == 0
 
 
+async def test_signed_but_malformed_stale_or_oversized_pushes_are_refused(
+    client, wechat: FakeWeChat, redis: Redis, keys: Keys, mode: str
+):
+    timestamp, nonce, signed = wechat.signed_query()
+    if mode == "encrypted":
+        signed |= {"encrypt_type": "aes", "msg_signature": "0" * 40}
+    bodies = [
+        b"<xml><ToUserName>unclosed",
+        b'<!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Content>&a;</Content></xml>',
+        "<xml>中文</xml>".encode("gbk"),
+    ]
+    for body in bodies:
+        response = await client.post("/channels/wechat", params=signed, data=body)
+        assert response.status == 403
+    huge = b"<xml><Content>" + b"x" * 100_000 + b"</Content></xml>"
+    assert (await client.post("/channels/wechat", params=signed, data=huge)).status == 413
+    stale = {**signed, "timestamp": "1000", "signature": wechat.crypto.signature("1000", nonce)}
+    assert (await client.post("/channels/wechat", params=stale, data=bodies[0])).status == 403
+    assert [key async for key in redis.scan_iter(match=f"{keys.prefix}:conv:*")] == []
+
+
 async def test_a_photo_gets_a_polite_please_type_and_the_agent_sees_it(
     client, wechat: FakeWeChat, rasa: RasaStub, redis: Redis, keys: Keys, customer: Customer
 ):
