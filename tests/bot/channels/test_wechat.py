@@ -142,7 +142,7 @@ async def test_forged_malformed_and_stale_pushes_are_refused_and_nothing_is_stor
 async def test_signed_but_malformed_stale_or_oversized_pushes_are_refused(
     client, wechat: FakeWeChat, redis: Redis, keys: Keys, mode: str
 ):
-    timestamp, nonce, signed = wechat.signed_query()
+    _, nonce, signed = wechat.signed_query()
     if mode == "encrypted":
         signed |= {"encrypt_type": "aes", "msg_signature": "0" * 40}
     bodies = [
