@@ -45,6 +45,14 @@ OWN_MEANING_CONFIDENCE = 0.25
 FOLLOW_UP_CHARS = 15
 # A follow-up opens by pointing back (那现在呢, 那要多久, 还有呢); 今天天气好吗 does not.
 _FOLLOW_UP = re.compile(r"^(?:那|那么|还有|另外|然后|那个|这个|为什么|为啥|要多久|多久)")
+# What makes it a question: a question particle or word.
+_QUESTION = re.compile(r"[呢吗嘛？?]|多久|多少|怎么|为什么|为啥|几|什么时候|哪")
+
+
+def _asks_back(words: str) -> bool:
+    """A short question that opens by pointing back: 那现在呢, 还有呢, 那要多久 (not 那算了)."""
+    text = words.strip()
+    return len(text) <= FOLLOW_UP_CHARS and bool(_FOLLOW_UP.search(text) and _QUESTION.search(text))
 
 
 def topic_in_play(previous_intents: Sequence[str]) -> str | None:
@@ -71,6 +79,10 @@ def resolve(
         return None
     best = next(((name, score) for name, score in ranking if name != FALLBACK), None)
     if intent == FALLBACK:
+        # A short question that points back (那现在呢, 那要多久) continues the topic whatever
+        # weak guess the classifier had; without one, a likely meaning of its own stands.
+        if _asks_back(words):
+            return topic
         if best and best[0] in OWN_MEANING and best[1] >= OWN_MEANING_CONFIDENCE:
             return None
         return topic

@@ -28,3 +28,12 @@ def test_without_a_topic_in_play_nothing_changes() -> None:
     ranking = [("nlu_fallback", 0.5), ("faq", 0.2)]
     assert resolve("nlu_fallback", ranking, "那现在呢", ["greet", "thanks"]) is None
     assert resolve("faq", [("faq", 0.9)], "那运费呢", ORDER) is None  # confident: stays
+
+
+def test_a_question_that_points_back_continues_the_topic_whatever_weak_guess_there_was() -> None:
+    # A retrained classifier may put a courtesy or "stop" just above the own-meaning bar.
+    ranking = [("nlu_fallback", 0.5), ("stop", 0.26), ("affirm", 0.24)]
+    for question in ("那现在呢", "那要多久", "还有呢?", "那什么时候到"):
+        assert resolve("nlu_fallback", ranking, question, ORDER) == "order_logistics"
+    # Pointing back without asking keeps its own meaning: 那算了 stops.
+    assert resolve("nlu_fallback", ranking, "那算了", ORDER) is None
