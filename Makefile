@@ -9,8 +9,9 @@ RASA_VENV := .venv-rasa
 PY := $(VENV)/bin/python
 RASA := RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 $(RASA_VENV)/bin/rasa
 MODEL := models/kefu.tar.gz
-# The pipeline's own code as rasa_ext/__init__.py digests it (not the channel, not the rest of core).
-RASA_SOURCES := config.yml $(shell find domain data -name '*.yml' 2>/dev/null) $(filter-out rasa_ext/channel.py,$(wildcard rasa_ext/*.py)) core/pasted.py core/followup.py
+# The pipeline's own code as rasa_ext/__init__.py digests it (not the channel or the server's
+# tracker store, not the rest of core).
+RASA_SOURCES := config.yml $(shell find domain data -name '*.yml' 2>/dev/null) $(filter-out rasa_ext/channel.py rasa_ext/server.py,$(wildcard rasa_ext/*.py)) core/pasted.py core/followup.py core/language.py
 CHROMIUM := /usr/bin/chromium
 
 .PHONY: help setup run test test-rasa test-py lint format clean bench bench-nlu bench-real bench-delivery bench-faq bench-channels

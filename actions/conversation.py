@@ -11,7 +11,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from actions.language import EXTERNAL_PREFIXES
+from core.language import EXTERNAL_PREFIXES
 from handoff.packet import Turn
 
 # The packet shows at most this many of the orders the conversation mentioned.

@@ -33,7 +33,7 @@ class ActionAskAffirmation(Action):
         entities = {
             e["entity"]: e["value"]
             for e in message.get("entities", [])
-            if e.get("entity") and e.get("value") is not None
+            if e.get("entity") and e.get("value") is not None and e["entity"] != "language"
         }
         topics = [
             ranked["name"]
@@ -41,7 +41,8 @@ class ActionAskAffirmation(Action):
             if ranked.get("name") not in NOT_TOPICS
             and float(ranked.get("confidence") or 0) >= MIN_TOPIC_CONFIDENCE
         ][:CLARIFY_TOPICS]
-        # The entities go with the chosen topic, so "订单2025..." is not asked for again.
+        # The entities go with the chosen topic, so "订单2025..." is not asked for again (not
+        # the reply language: the pipeline gives it with every message).
         suffix = json.dumps(entities, ensure_ascii=False) if entities else ""
         buttons = [
             {"title": title, "payload": f"/{intent}{suffix}"}

@@ -19,3 +19,17 @@ def language_of(text: str) -> str | None:
     if HAN.search(text):
         return "zh"
     return "en" if LATIN_WORD.search(text) else None
+
+
+# How Rasa writes the text of an external intent ("EXTERNAL: escalate") or a "/intent" payload.
+EXTERNAL_PREFIXES = ("EXTERNAL: ", "/")
+
+
+def reply_language(text: str, signalled: str | None) -> str | None:
+    """The reply language a customer message says, or None when it says none and the current
+    one stays: an external intent (escalation, hand-back) or a button's payload, or a message
+    with no words to tell (phone digits, an order number, emoji). The router's signal
+    (``signalled``) decides, else the text itself."""
+    if text.startswith(EXTERNAL_PREFIXES) or language_of(text) is None:
+        return None
+    return signalled or language_of(text)

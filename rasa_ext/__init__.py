@@ -17,10 +17,10 @@ from rasa.engine.storage.storage import ModelStorage
 
 _HERE = Path(__file__).parent
 # The pipeline's own code: these components and the modules of ``core`` they read (the rest of
-# ``core`` is the kefu side's, and editing it must not retrain; nor must the channel). The
-# Makefile's RASA_SOURCES lists the same files.
-_CHANNEL = _HERE / "channel.py"
-_CORE_READ = ("pasted.py", "followup.py")
+# ``core`` is the kefu side's, and editing it must not retrain; nor must the channel or the
+# server's tracker store). The Makefile's RASA_SOURCES lists the same files.
+_SERVER_ONLY = (_HERE / "channel.py", _HERE / "server.py")
+_CORE_READ = ("pasted.py", "followup.py", "language.py")
 
 
 def own_code_digest() -> str:
@@ -28,7 +28,7 @@ def own_code_digest() -> str:
     data under a fingerprint of its class and configuration, not of its code: with this in the
     configuration, editing ``core/pasted.py`` retrains."""
     digest = hashlib.sha256()
-    paths = [p for p in sorted(_HERE.glob("*.py")) if p != _CHANNEL]
+    paths = [p for p in sorted(_HERE.glob("*.py")) if p not in _SERVER_ONLY]
     paths += [_HERE.parent / "core" / name for name in _CORE_READ]
     for path in paths:
         digest.update(path.read_bytes())

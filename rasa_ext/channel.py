@@ -22,18 +22,21 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore
+from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore, TrackerStore
 from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+import rasa_ext.server  # noqa: F401  (the faster check of the action server's answers)
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +132,16 @@ async def _answer_once(
     """Run the message, as ``Agent.handle_message`` does (under the conversation's lock), unless
     the tracker holds its id already: then the replies it got (None: it was run now)."""
     async with agent.lock_store.lock(message.sender_id):
-        tracker = await agent.tracker_store.retrieve(message.sender_id)
-        earlier = _replies_to(tracker, message.message_id) if tracker is not None else None
+        store = getattr(agent.tracker_store, "_tracker_store", agent.tracker_store)
+        if isinstance(store, (RedisTrackerStore, InMemoryTrackerStore)):
+            # The stored record as it is, read as JSON: no tracker is rebuilt from its events
+            # for this (Rasa rebuilds its own for the turn).
+            record = _stored_record(store, message.sender_id)
+            earlier = _replies_in_record(record, message.message_id) if record else None
+        else:
+            tracker = await agent.tracker_store.retrieve(message.sender_id)
+            earlier = _replies_to(tracker, message.message_id) if tracker is not None else None
+            record = None
         if earlier is not None:
             log.info("message %s of %s was answered before", message.message_id, message.sender_id)
             return earlier
@@ -138,18 +149,25 @@ async def _answer_once(
             raise ActionsUnavailable()
         await agent.processor.handle_message(message)
         said = message.output_channel.messages  # type: ignore[attr-defined]
-        if not said and not await actions_answer() and _undo(agent, message, tracker):
+        if not said and not await actions_answer() and _undo(store, message.sender_id, record):
             raise ActionsUnavailable()
     return None
 
 
-def _undo(agent: Any, message: UserMessage, before: DialogueStateTracker | None) -> bool:
-    """Put the conversation back as it was before the message (Rasa's stores merge what is
-    saved with what is stored, so the stored record itself is written). Only for the stores
+def _stored_record(store: TrackerStore, sender: str) -> str | bytes | None:
+    """The conversation's record as the store keeps it (serialised JSON), None if none."""
+    if isinstance(store, RedisTrackerStore):
+        record: str | bytes | None = store.red.get(store.key_prefix + sender)
+        return record
+    if isinstance(store, InMemoryTrackerStore):
+        return store.store.get(sender)
+    raise TypeError(f"no raw records in {type(store).__name__}")
+
+
+def _undo(store: TrackerStore, sender: str, record: str | bytes | None) -> bool:
+    """Put the conversation back as it was before the message: the stored record itself is
+    written back (Rasa's stores merge what is saved with what is stored). Only for the stores
     kefu configures: Redis (``endpoints.yml``) and the in-memory one; False otherwise."""
-    store = getattr(agent.tracker_store, "_tracker_store", agent.tracker_store)
-    sender = message.sender_id
-    record = store.serialise_tracker(before) if before is not None else None
     if isinstance(store, RedisTrackerStore):
         key = store.key_prefix + sender
         if record is None:
@@ -165,6 +183,30 @@ def _undo(agent: Any, message: UserMessage, before: DialogueStateTracker | None)
         return False
     log.warning("the action server went away during a turn of %s: undone", sender)
     return True
+
+
+def _replies_in_record(record: str | bytes, message_id: str | None) -> list[dict[str, Any]] | None:
+    """``_replies_to`` on a stored record (every session of it), read as JSON events."""
+    if not message_id:
+        return None
+    dialogue = json.loads(record)
+    sender = dialogue.get("name")
+    replies: list[dict[str, Any]] | None = None
+    for event in dialogue.get("events") or []:
+        kind = event.get("event")
+        if kind == UserUttered.type_name:
+            if replies is not None:
+                break
+            if event.get("message_id") == message_id:
+                replies = []
+        elif replies is not None and kind == BotUttered.type_name:
+            reply: dict[str, Any] = {"recipient_id": sender, "text": event.get("text")}
+            data = event.get("data") or {}
+            for field in ("buttons", "image", "attachment", "custom"):
+                if data.get(field) is not None:
+                    reply[field] = data[field]
+            replies.append(reply)
+    return replies
 
 
 def _replies_to(tracker: DialogueStateTracker, message_id: str) -> list[dict[str, Any]] | None:

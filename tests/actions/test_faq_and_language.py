@@ -1,8 +1,6 @@
-import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import ActionAnswerFaq
-from actions.language import ActionDetectLanguage
 
 
 async def test_faq_answers_in_the_customers_language(make_tracker):
@@ -77,28 +75,6 @@ async def test_buttons_are_in_english_for_an_english_customer(make_tracker):
     await ActionAnswerFaq().run(dispatcher, tracker, {})
     buttons = dispatcher.messages[0]["buttons"]
     assert "Do you offer price protection?" in [b["title"] for b in buttons]
-
-
-async def test_language_follows_each_message(make_tracker):
-    action = ActionDetectLanguage()
-    english = await action.run(CollectingDispatcher(), make_tracker("where is my parcel"), {})
-    assert english[0]["value"] == "en"
-    from_signal = await action.run(
-        CollectingDispatcher(), make_tracker("ok", metadata={"signals": {"language": "zh"}}), {}
-    )
-    assert from_signal == [], "already zh"
-    external = await action.run(
-        CollectingDispatcher(),
-        make_tracker("EXTERNAL: handoff_closed", slots={"language": "zh"}),
-        {},
-    )
-    assert external == []
-
-
-@pytest.mark.parametrize("text", ["8505", "2025110300012", "😀", "？？"])
-async def test_digits_and_emoji_keep_the_customers_language(make_tracker, text):
-    tracker = make_tracker(text, slots={"language": "en"}, metadata={"signals": {"language": "zh"}})
-    assert await ActionDetectLanguage().run(CollectingDispatcher(), tracker, {}) == []
 
 
 async def test_several_questions_in_one_message_each_get_their_answer(make_tracker):
