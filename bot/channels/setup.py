@@ -80,24 +80,7 @@ async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:
     inbound = Inbound(services.router, services.texts, settings.max_message_chars)
     senders: dict[str, Sender] = {}
     if settings.wechat_enabled:
-        api = WeChatApi(
-            services.http,
-            services.redis,
-            keys,
-            app_id=settings.wechat_app_id,
-            app_secret=settings.wechat_app_secret,
-            api_url=settings.wechat_api_url,
-        )
-        senders["wx"] = WeChatSender(api, window)
-        app[WECHAT] = WeChatInbox(
-            crypto=WxCrypto(
-                settings.wechat_token, settings.wechat_aes_key or None, settings.wechat_app_id
-            ),
-            inbound=inbound,
-            store=services.store,
-            window=window,
-            texts=services.texts,
-        )
+        senders["wx"] = _open_wechat(app, inbound, window, keys)
     tasks: list[asyncio.Task[None]] = []
     closing: list[Callable[[], Awaitable[None]]] = []
     if settings.wecom_enabled:
@@ -113,6 +96,29 @@ async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:
     await inbound.close()
     for close in closing:
         await close()
+
+
+def _open_wechat(app: web.Application, inbound: Inbound, window: ReplyWindow, keys: Keys) -> Sender:
+    services = app[SERVICES]
+    settings = services.settings
+    api = WeChatApi(
+        services.http,
+        services.redis,
+        keys,
+        app_id=settings.wechat_app_id,
+        app_secret=settings.wechat_app_secret,
+        api_url=settings.wechat_api_url,
+    )
+    app[WECHAT] = WeChatInbox(
+        crypto=WxCrypto(
+            settings.wechat_token, settings.wechat_aes_key or None, settings.wechat_app_id
+        ),
+        inbound=inbound,
+        store=services.store,
+        window=window,
+        texts=services.texts,
+    )
+    return WeChatSender(api, window)
 
 
 def _open_wecom(
