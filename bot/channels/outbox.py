@@ -35,7 +35,7 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
@@ -155,7 +155,6 @@ class OutboxCounts:
     delivered: int = 0
     retried: int = 0
     undelivered: int = 0
-    by_platform: dict[str, int] = field(default_factory=dict)
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -272,9 +271,6 @@ class Outbox:
                         return delivered
                 else:
                     self.counts.delivered += len(outgoing.message_ids)
-                    self.counts.by_platform[sender.platform] = (
-                        self.counts.by_platform.get(sender.platform, 0) + 1
-                    )
                     delivered += len(outgoing.message_ids)
                 if outgoing.message_ids:
                     await self._move_cursor(conversation_id, outgoing.message_ids[-1])
