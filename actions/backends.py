@@ -12,6 +12,7 @@ from core import settings as settings_module
 from core.keys import Keys
 from core.settings import Settings
 from faq.knowledge import load_policy
+from handoff.queue import TicketQueue
 from handoff.signals import Rule, load_rules
 from orders.client import OrderBackend
 from orders.factory import open_backend
@@ -29,6 +30,7 @@ class Backends:
         self._redis: Redis | None = None
         self._return_window_days: int | None = None
         self._rules: tuple[Rule, ...] | None = None
+        self._queue: TicketQueue | None = None
 
     @property
     def settings(self) -> Settings:
@@ -70,7 +72,19 @@ class Backends:
             await self._orders.aclose()
         if self._redis is not None:
             await self._redis.aclose()
-        self._orders = self._redis = None
+        self._orders = self._redis = self._queue = None
+
+    def queue(self) -> TicketQueue:
+        """The ticket queue (its scripts registered once)."""
+        if self._queue is None:
+            settings = self.settings
+            self._queue = TicketQueue(
+                self.redis(),
+                self.keys,
+                settings.conversation_ttl_seconds,
+                facts_ttl_seconds=settings.facts_ttl_seconds,
+            )
+        return self._queue
 
     def redis(self) -> Redis:
         if self._redis is None:

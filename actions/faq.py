@@ -46,17 +46,18 @@ class ActionAnswerFaq(Action):
         if chosen:  # a clarification button: answer that entry directly
             entry = retriever.entry(str(chosen))
             if entry is not None:
-                dispatcher.utter_message(text=_answer(entry, language))
+                dispatcher.utter_message(text=_answer(entry, language), faq_entry=entry.id)
                 return []
         question = customer_question(tracker)
         several = await asyncio.to_thread(entries_asked, retriever, question)
         if several:
             for entry in several:
-                dispatcher.utter_message(text=_answer(entry, language))
+                dispatcher.utter_message(text=_answer(entry, language), faq_entry=entry.id)
             return []
         result = await asyncio.to_thread(retriever.search, question)
         if result.outcome == "answer" and result.entry is not None:
-            dispatcher.utter_message(text=_answer(result.entry, language))
+            # The entry travels with the answer (the reply's metadata): kefu's reports count it.
+            dispatcher.utter_message(text=_answer(result.entry, language), faq_entry=result.entry.id)
         elif result.outcome == "clarify":
             buttons = [
                 {"title": _title(m.entry, language), "payload": _payload(m.entry.id)}

@@ -21,7 +21,6 @@ from actions.conversation import (
 from actions.order_flow import UsesOrderDesk
 from core.masking import mask_address, mask_name, mask_phone
 from handoff.packet import build_packet
-from handoff.queue import TicketQueue
 from handoff.signals import Escalation
 from orders.models import Order, OrderError
 
@@ -70,7 +69,7 @@ class ActionHandoff(UsesOrderDesk, Action):
             faq_answers=faq_answers(tracker),
         )
         try:
-            place = await self._ticket_queue().open(
+            place = await self._backends.queue().open(
                 tracker.sender_id,
                 metadata.get("channel", ""),
                 priority=escalation.priority,
@@ -108,12 +107,6 @@ class ActionHandoff(UsesOrderDesk, Action):
         """The shop's rule for a customer who asks for a human in words the router did not match."""
         rule = next(r for r in await self._backends.rules() if r.id == EXPLICIT_REQUEST_RULE)
         return Escalation(rule.id, rule.priority, rule.team, rule.reason, "")
-
-    def _ticket_queue(self) -> TicketQueue:
-        backends = self._backends
-        return TicketQueue(
-            backends.redis(), backends.keys, backends.settings.conversation_ttl_seconds
-        )
 
 
 def order_card(order: Order, *, verified: bool) -> dict[str, Any]:

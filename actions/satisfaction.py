@@ -10,7 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
 from actions.backends import UsesBackends
-from handoff.queue import TicketQueue
 
 
 class ActionRecordSatisfaction(UsesBackends, Action):
@@ -28,10 +27,7 @@ class ActionRecordSatisfaction(UsesBackends, Action):
         if not 1 <= rating <= 5:
             dispatcher.utter_message(response="utter_ask_satisfaction")
             return []
-        backends = self._backends
-        queue = TicketQueue(
-            backends.redis(), backends.keys, backends.settings.conversation_ttl_seconds
-        )
+        queue = self._backends.queue()
         # Redis down: the thanks still matter more to the customer than the statistic.
         with contextlib.suppress(RedisError):
             await queue.rate(tracker.sender_id, rating)

@@ -98,10 +98,12 @@ def launch(
     rasa_replicas: int = 1,
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
+    project: Path = PROJECT_ROOT,
 ) -> LaunchedSystem:
     """Start ``python -m bot run`` with an embedded Redis; ``wait_until_up`` before using it.
     ``model``: a Rasa model other than the project's ``models/kefu.tar.gz``; ``rasa_replicas``
-    and ``workers``: KEFU_RASA_REPLICAS and KEFU_WORKERS; ``extra_env``: more settings."""
+    and ``workers``: KEFU_RASA_REPLICAS and KEFU_WORKERS; ``extra_env``: more settings;
+    ``project``: another checkout of kefu to run (an older revision, for a before/after)."""
     ports = {name: free_port() for name in ("kefu", "redis")}
     ports["rasa"] = free_ports(rasa_replicas)
     ports["actions"] = free_ports(rasa_replicas)
@@ -126,7 +128,7 @@ def launch(
     with (var_dir / "runner.out").open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"],
-            cwd=PROJECT_ROOT,
+            cwd=project,
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 
+from core.facts import TURN_HEADER, TurnReading, reading_from_header
 from core.records import Button
 
 
@@ -34,6 +35,14 @@ class TurnFailed(RasaUnavailable):
 class BotReply:
     text: str
     buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class BotTurn:
+    """The bot's replies to a customer message and what Rasa made of the message."""
+
+    replies: list[BotReply]
+    reading: TurnReading = field(default_factory=TurnReading)
 
 
 def replica_of(conversation_id: str, replicas: int) -> int:
@@ -57,7 +66,7 @@ class RasaClient:
 
     async def send(
         self, conversation_id: str, text: str, metadata: dict[str, Any], message_id: str = ""
-    ) -> list[BotReply]:
+    ) -> BotTurn:
         """The bot's replies to a customer message. Rasa answers a ``message_id`` once: the
         same id again gets the first answer, and nothing runs twice."""
         body = {
@@ -66,14 +75,17 @@ class RasaClient:
             "metadata": metadata,
             "message_id": message_id,
         }
-        replies = await self._post(conversation_id, "/webhooks/kefu/webhook", body)
-        return _replies(replies if isinstance(replies, list) else [])
+        replies, headers = await self._post(conversation_id, "/webhooks/kefu/webhook", body)
+        return BotTurn(
+            _replies(replies if isinstance(replies, list) else []),
+            reading_from_header(headers.get(TURN_HEADER)),
+        )
 
     async def trigger_intent(self, conversation_id: str, intent: str) -> list[BotReply]:
         """Run an external intent (escalation, handback) as if the customer had said it."""
         path = f"/conversations/{quote(conversation_id, safe='')}/trigger_intent"
         body = {"name": intent, "entities": {}}
-        result = await self._post(conversation_id, path, body, authenticated=True)
+        result, _ = await self._post(conversation_id, path, body, authenticated=True)
         return _replies(result.get("messages", []) if isinstance(result, dict) else [])
 
     async def is_ready(self) -> bool:
@@ -91,7 +103,8 @@ class RasaClient:
 
     async def _post(
         self, conversation_id: str, path: str, body: dict[str, Any], authenticated: bool = False
-    ) -> Any:
+    ) -> tuple[Any, Mapping[str, str]]:
+        """The answer's JSON and headers."""
         # The HTTP API takes the token as a parameter, kefu's channel as a bearer header.
         params = {"token": self._token} if authenticated else {}
         headers = {"Authorization": f"Bearer {self._token}"}
@@ -107,7 +120,7 @@ class RasaClient:
                     raise TurnFailed(f"{path} answered 500")
                 if response.status != 200:
                     raise RasaUnavailable(f"{path} answered {response.status}")
-                return await response.json()
+                return await response.json(), response.headers
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
             raise RasaUnavailable(f"{path}: {error!r}") from error
 

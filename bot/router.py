@@ -18,11 +18,12 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from bot.availability import ServiceHours, callback_promise
-from bot.rasa_client import BotReply, RasaClient, RasaUnavailable, TurnFailed
+from bot.rasa_client import BotReply, BotTurn, RasaClient, RasaUnavailable, TurnFailed
 from core.records import ChatMessage, Conversation, Owner, Role
 from core.store import Accepted, ConversationStore
 from core.texts import Texts
 from handoff.agents import AgentDirectory
+from handoff.facts import FactStore
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
 from handoff.sentiment import EmotionModel
@@ -102,6 +103,7 @@ class Router:
         agents: AgentDirectory,
         hours: ServiceHours,
         history: SignalHistory,
+        facts: FactStore,
         *,
         lease_seconds: int = 35,
     ) -> None:
@@ -116,6 +118,7 @@ class Router:
         self._history = history
         self._agents = agents
         self._hours = hours
+        self._facts = facts
         # One answer at a time per conversation in this process; the store's lease does the
         # same across processes (and outlives no process by more than its TTL).
         self._answering: weakref.WeakValueDictionary[str, asyncio.Lock] = (
@@ -294,7 +297,9 @@ class Router:
         if pending.payload:
             metadata["button_title"] = pending.text  # the agent's packet shows what was chosen
         message = pending.payload or as_words(pending.text)
-        replies = await self._rasa.send(conversation_id, message, metadata, pending.message_id)
+        turn = await self._rasa.send(conversation_id, message, metadata, pending.message_id)
+        await self._record_turn(conversation, pending, signals, turn)
+        replies = turn.replies
         if not replies:
             # Rasa ran the turn but nothing came of it (an action failed): a person answers.
             log.warning("the bot gave a message of %s no answer", conversation_id)
@@ -306,6 +311,23 @@ class Router:
         if conversation.owner is Owner.QUEUE and conversation.ticket_id:
             said += await self._promise_callback(conversation.ticket_id, signals.language)
         return said
+
+    async def _record_turn(
+        self, conversation: Conversation, pending: PendingMessage, signals: Signals, turn: BotTurn
+    ) -> None:
+        """The turn's facts for the reports; the customer's answer never waits on them."""
+        try:
+            await self._facts.record_turn(
+                conversation.conversation_id,
+                pending.channel,
+                conversation.customer_id,
+                pending.text,
+                turn.reading,
+                message_id=pending.message_id,
+                language=signals.language,
+            )
+        except RedisError:
+            log.warning("the facts of a turn of %s not recorded", conversation.conversation_id)
 
     async def _no_answer(
         self, conversation_id: str, channel: str, signals: Signals

@@ -35,6 +35,7 @@ from faq.knowledge import load_policy
 from handoff.access import AgentAudience
 from handoff.agents import AgentDirectory, Session
 from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
+from handoff.facts import FactStore
 from handoff.live import LiveHub, relay_events
 from handoff.login_throttle import LoginThrottle
 from handoff.models import Ticket
@@ -54,6 +55,7 @@ REDELIVERY_INTERVAL_SECONDS = 2.0
 QUEUE_WATCH_INTERVAL_SECONDS = 2.0
 # Unpaid orders are looked at every 5 minutes: a reminder minutes late is still on time.
 REMINDER_INTERVAL_SECONDS = 300.0
+CONTACT_CLOSE_INTERVAL_SECONDS = 60.0
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -90,12 +92,18 @@ def _services_ctx(settings: Settings) -> Any:
         keys = Keys(settings.redis_prefix)
         ttl = settings.conversation_ttl_seconds
         store = ConversationStore(redis, keys, ttl)
-        queue = TicketQueue(redis, keys, ttl)
+        queue = TicketQueue(redis, keys, ttl, facts_ttl_seconds=settings.facts_ttl_seconds)
         rasa = RasaClient(http, settings.rasa_urls, settings.rasa_token, settings.rasa_timeout)
         texts, rules, emotion, policy = await asyncio.to_thread(
             lambda: (Texts.load(), load_rules(), EmotionModel.load(), load_policy(settings.faq_dir))
         )
         agents = AgentDirectory(redis, keys)
+        facts = FactStore(
+            redis,
+            keys,
+            ttl_seconds=settings.facts_ttl_seconds,
+            contact_idle_seconds=settings.contact_idle_minutes * 60,
+        )
         hours = ServiceHours.parse(policy.get("service_hours", "00:00-23:59"))
         router = Router(
             store,
@@ -107,6 +115,7 @@ def _services_ctx(settings: Settings) -> Any:
             agents,
             hours,
             SignalHistory(redis, keys, ttl),
+            facts,
             lease_seconds=int(2 * settings.rasa_timeout) + 5,
         )
         hub = LiveHub(AgentAudience(agents, queue, store))
@@ -123,6 +132,7 @@ def _services_ctx(settings: Settings) -> Any:
             texts=texts,
             metrics=Metrics(),
             orders=open_backend(settings),
+            facts=facts,
         )
         app[SERVICES] = services
         app[CONSOLE] = ConsoleServices(
@@ -190,6 +200,7 @@ async def _background_ctx(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(_redeliver_forever(services)),
         asyncio.create_task(_watch_queue_forever(services)),
         asyncio.create_task(_remind_forever(services)),
+        asyncio.create_task(_close_contacts_forever(services)),
     ]
     yield
     await stop_all(tasks)
@@ -249,6 +260,19 @@ async def _remind_forever(services: Services) -> None:
             log.info("payment reminders wait: %s", error)
         except Exception:
             log.exception("payment reminders failed; trying again")
+
+
+async def _close_contacts_forever(services: Services) -> None:
+    """Contacts whose customers went quiet are recorded with their outcome (any process may:
+    each contact is recorded once)."""
+    while True:
+        await asyncio.sleep(CONTACT_CLOSE_INTERVAL_SECONDS)
+        try:
+            await services.facts.close_idle()
+        except RedisError as error:
+            log.info("closing contacts waits: %s", error)
+        except Exception:
+            log.exception("closing contacts failed; trying again")
 
 
 async def healthz(request: web.Request) -> web.Response:

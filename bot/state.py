@@ -14,6 +14,7 @@ from core.settings import Settings
 from core.store import ConversationStore
 from core.texts import Texts
 from handoff.agents import AgentDirectory
+from handoff.facts import FactStore
 from handoff.live import LiveHub
 from handoff.queue import TicketQueue
 from orders.client import OrderBackend
@@ -39,6 +40,7 @@ class Services:
     texts: Texts
     metrics: Metrics
     orders: OrderBackend
+    facts: FactStore
 
 
 SERVICES = web.AppKey("services", Services)

@@ -181,6 +181,37 @@ class Keys:
         (platforms that limit what may be sent after a customer's message)."""
         return f"{self.prefix}:conv:{conversation_id}:window"
 
+    def facts_turns(self, day: str) -> str:
+        """List with a TTL: the turn facts (core/facts.py) of a day (YYYY-MM-DD, shop time)."""
+        return f"{self.prefix}:facts:{day}:turns"
+
+    def facts_contacts(self, day: str) -> str:
+        """Hash with a TTL: contact id -> the contact fact, for contacts started that day."""
+        return f"{self.prefix}:facts:{day}:contacts"
+
+    def facts_tickets(self, day: str) -> str:
+        """Hash with a TTL: ticket id -> the ticket fact, for tickets opened that day."""
+        return f"{self.prefix}:facts:{day}:tickets"
+
+    def turn_recorded(self, message_id: str) -> str:
+        """String with a TTL: the turn of this customer message is in the facts."""
+        return f"{self.prefix}:message:{message_id}:recorded"
+
+    def live_contact(self, conversation_id: str) -> str:
+        """Hash with a TTL: the conversation's contact in progress (start, customer, turns'
+        intents, tickets), until it is recorded as a contact fact."""
+        return f"{self.prefix}:conv:{conversation_id}:contact"
+
+    @property
+    def live_contacts(self) -> str:
+        """Sorted set: conversation id -> last activity of its contact in progress."""
+        return f"{self.prefix}:facts:live"
+
+    def customer_contacts(self, customer: str) -> str:
+        """Sorted set with a TTL: "<day> <contact id>" -> when that contact of the customer
+        ended (a week of them, for re-contacts)."""
+        return f"{self.prefix}:facts:customer:{customer}"
+
     @property
     def events(self) -> str:
         """Pub/sub channel: conversation and ticket events for the live pages."""

@@ -75,6 +75,10 @@ class Settings:
     rasa_timeout: float = 15.0
     max_message_chars: int = 2000
     conversation_ttl_days: int = 30
+    # The service's facts (core/facts.py) for reports: kept this long.
+    facts_ttl_days: int = 400
+    # A contact ends when its customer has been quiet this long (and no ticket is open).
+    contact_idle_minutes: float = 30.0
     first_response_seconds: float = 30.0
     minutes_per_ticket: float = 3.0
     start_timeout: float = 240.0
@@ -147,6 +151,10 @@ class Settings:
         return self.conversation_ttl_days * 86400
 
     @property
+    def facts_ttl_seconds(self) -> int:
+        return self.facts_ttl_days * 86400
+
+    @property
     def effective_redis_url(self) -> str:
         """``REDIS_URL`` when given, else the embedded server the runner starts."""
         if self.redis_url:
@@ -197,6 +205,8 @@ class Settings:
             "KEFU_RASA_TIMEOUT": str(self.rasa_timeout),
             "KEFU_MAX_MESSAGE_CHARS": str(self.max_message_chars),
             "KEFU_CONVERSATION_TTL_DAYS": str(self.conversation_ttl_days),
+            "KEFU_FACTS_TTL_DAYS": str(self.facts_ttl_days),
+            "KEFU_CONTACT_IDLE_MINUTES": str(self.contact_idle_minutes),
             "KEFU_FIRST_RESPONSE_SECONDS": str(self.first_response_seconds),
             "KEFU_MINUTES_PER_TICKET": str(self.minutes_per_ticket),
             "KEFU_START_TIMEOUT": str(self.start_timeout),
@@ -337,6 +347,8 @@ def load(environ: Mapping[str, str] | None = None, dotenv: Path | None = None) -
         rasa_timeout=number("KEFU_RASA_TIMEOUT", defaults.rasa_timeout),
         max_message_chars=integer("KEFU_MAX_MESSAGE_CHARS", defaults.max_message_chars),
         conversation_ttl_days=integer("KEFU_CONVERSATION_TTL_DAYS", defaults.conversation_ttl_days),
+        facts_ttl_days=integer("KEFU_FACTS_TTL_DAYS", defaults.facts_ttl_days),
+        contact_idle_minutes=number("KEFU_CONTACT_IDLE_MINUTES", defaults.contact_idle_minutes),
         first_response_seconds=number(
             "KEFU_FIRST_RESPONSE_SECONDS", defaults.first_response_seconds
         ),

@@ -242,6 +242,7 @@ async def reply(request: web.Request) -> web.Response:
         ticket.conversation_id, Role.AGENT, text, time.time(), author=session.agent.display_name
     )
     stored = await services.store.append(message)
+    await services.queue.first_response(ticket.id, stored.ts)
     return web.json_response({"message": stored.to_wire()})
 
 

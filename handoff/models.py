@@ -35,6 +35,8 @@ class Ticket:
     overdue_at: float = 0.0  # when it waited past the first-response target and went up
     callback_by: float = 0.0  # promised to call the customer back by then (no agent could answer)
     satisfaction: int = 0  # the customer's 1-5 rating after the agent closed it; 0: not rated
+    first_response_at: float = 0.0  # the first message a person sent the customer
+    transfers: int = 0  # to another team or agent
 
     def to_hash(self) -> dict[str, str]:
         return {
@@ -54,6 +56,8 @@ class Ticket:
             "overdue_at": repr(self.overdue_at),
             "callback_by": repr(self.callback_by),
             "satisfaction": str(self.satisfaction),
+            "first_response_at": repr(self.first_response_at),
+            "transfers": str(self.transfers),
         }
 
     @classmethod
@@ -75,6 +79,8 @@ class Ticket:
             overdue_at=float(record.get("overdue_at", "0")),
             callback_by=float(record.get("callback_by", "0")),
             satisfaction=int(record.get("satisfaction", "0")),
+            first_response_at=float(record.get("first_response_at", "0")),
+            transfers=int(record.get("transfers", "0")),
         )
 
     def to_wire(self) -> dict[str, Any]:

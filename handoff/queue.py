@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from core.keys import Keys
 from core.records import Event, Owner
+from handoff.facts import DEFAULT_TTL_SECONDS, FactStore
 from handoff.models import Note, Ticket, TicketStatus
 
 # Priority dominates the score; arrival time (ms, < 1e13 until the year 2286) breaks ties.
@@ -169,6 +170,17 @@ def _score(priority: int, created_at: float) -> str:
     return str(-priority * _PRIORITY_WEIGHT + int(created_at * 1000))
 
 
+_FIRST_RESPONSE = """
+-- KEYS[1] ticket hash
+-- ARGV[1] the time of the agent's message
+-- Returns 1 when it was the ticket's first response (now recorded), else 0.
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'first_response_at') or '0') > 0 then return 0 end
+redis.call('HSET', KEYS[1], 'first_response_at', ARGV[1])
+return 1
+"""
+
+
 class ClaimResult(StrEnum):
     """How a claim (or a hand-over to another agent) ended; truthy only when it took place."""
 
@@ -189,11 +201,22 @@ class QueuePlace:
 
 
 class TicketQueue:
-    def __init__(self, redis: Redis, keys: Keys, ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        keys: Keys,
+        ttl_seconds: int,
+        *,
+        facts_ttl_seconds: int = DEFAULT_TTL_SECONDS,
+    ) -> None:
+        """``ttl_seconds``: of tickets and their notes; ``facts_ttl_seconds``: of the facts
+        every change of a ticket records for the reports (handoff/facts.py)."""
         self._redis = redis
         self._keys = keys
         self._ttl = ttl_seconds
+        self._facts = FactStore(redis, keys, ttl_seconds=facts_ttl_seconds)
         self._open = redis.register_script(_OPEN)
+        self._first_response = redis.register_script(_FIRST_RESPONSE)
         self._scripts = {
             source: redis.register_script(source)
             for source in (_CLAIM, _ESCALATE_OVERDUE, _CLOSE, _REQUEUE, _REASSIGN)
@@ -255,6 +278,8 @@ class TicketQueue:
             )
             if answer != "look_again":  # another ticket was opened meanwhile: look again
                 ticket_id, rank, created = answer
+                if created:
+                    await self._facts.record_ticket(ticket, opened=True)
                 return QueuePlace(str(ticket_id), int(rank) + 1, bool(created))
 
     async def get(self, ticket_id: str) -> Ticket | None:
@@ -334,7 +359,14 @@ class TicketQueue:
         if not ticket_id:
             return ""
         await self._redis.hset(self._keys.ticket(ticket_id), "satisfaction", str(rating))
+        await self._record(ticket_id)
         return str(ticket_id)
+
+    async def first_response(self, ticket_id: str, at: float | None = None) -> None:
+        """A person wrote to the customer: the ticket's first response time, set once."""
+        at = time.time() if at is None else at
+        if await self._first_response(keys=[self._keys.ticket(ticket_id)], args=[repr(at)]):
+            await self._record(ticket_id)
 
     async def promise_callback(self, ticket_id: str, at: float) -> None:
         await self._redis.hset(self._keys.ticket(ticket_id), "callback_by", repr(at))
@@ -345,7 +377,7 @@ class TicketQueue:
     async def requeue(self, ticket: Ticket, agent: str, team: str = "") -> bool:
         """Put an agent's ticket back in the line (priority, then original arrival), for
         ``team`` when given (a transfer), else for the same team (the agent went away)."""
-        return await self._transition(
+        moved = await self._transition(
             _REQUEUE,
             ticket.id,
             Event("ticket_requeued", ticket_id=ticket.id, owner=Owner.QUEUE.value),
@@ -358,13 +390,16 @@ class TicketQueue:
             ],
             [agent, _score(ticket.priority, ticket.created_at), team or ticket.team],
         )
+        if moved and team:
+            await self._count_transfer(ticket.id)
+        return moved
 
     async def reassign(
         self, ticket: Ticket, agent: str, to_agent: str, *, capacity: int = 0
     ) -> ClaimResult:
         """Hand a claimed ticket from ``agent`` straight to ``to_agent``, unless ``to_agent``
         already holds ``capacity`` open tickets (0: no limit)."""
-        return await self._claiming(
+        result = await self._claiming(
             _REASSIGN,
             ticket.id,
             Event("ticket_transferred", ticket_id=ticket.id, owner=Owner.AGENT.value),
@@ -376,6 +411,18 @@ class TicketQueue:
             ],
             [agent, to_agent, str(self._ttl), str(capacity)],
         )
+        if result:
+            await self._count_transfer(ticket.id)
+        return result
+
+    async def _count_transfer(self, ticket_id: str) -> None:
+        await self._redis.hincrby(self._keys.ticket(ticket_id), "transfers", 1)
+        await self._record(ticket_id)
+
+    async def _record(self, ticket_id: str) -> None:
+        ticket = await self.get(ticket_id)
+        if ticket is not None:
+            await self._facts.record_ticket(ticket)
 
     async def add_note(self, ticket_id: str, note: Note) -> None:
         key = self._keys.notes(ticket_id)
@@ -437,9 +484,12 @@ class TicketQueue:
         if ticket is None:
             return None
         event = replace(event, conversation_id=ticket.conversation_id)
-        return await self._scripts[script](
+        answer = await self._scripts[script](
             keys=keys_of(ticket), args=[ticket_id, *args, self._keys.events, event.to_json()]
         )
+        if answer:
+            await self._record(ticket_id)
+        return answer
 
     async def _tickets(self, ticket_ids: list[str]) -> list[Ticket]:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -25,18 +25,20 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.tracker_store import InMemoryTrackerStore, RedisTrackerStore, TrackerStore
-from rasa.shared.core.events import BotUttered, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 import rasa_ext.server  # noqa: F401  (the faster check of the action server's answers)
+from core.facts import TURN_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +98,7 @@ class KefuInput(InputChannel):
             try:
                 # Shielded: kefu giving up on the request (its timeout) must not cut a turn
                 # in half; the turn ends and is recorded, and the copy kefu sends later finds it.
-                answered = await asyncio.shield(
+                turn = await asyncio.shield(
                     _answer_once(agent, message, lambda: self._actions_answer(agent))
                 )
             except ActionsUnavailable:
@@ -105,7 +107,10 @@ class KefuInput(InputChannel):
                 log.exception("message %s of %s failed", message_id, sender)
                 # kefu keeps the message and tries again; an empty 200 would lose it.
                 return response.json({"error": "the message could not be processed"}, status=500)
-            return response.json(collector.messages if answered is None else answered)
+            return response.json(
+                collector.messages if turn.replies is None else turn.replies,
+                headers={TURN_HEADER: json.dumps(turn.reading)},  # ASCII: header-safe
+            )
 
         return webhook
 
@@ -126,23 +131,29 @@ class ActionsUnavailable(Exception):
     """The action server does not answer: a turn now would answer nothing."""
 
 
+@dataclass
+class Turn:
+    """A message's turn: the bot's replies in the webhook's format (None: the collector has
+    them, the turn ran now) and what kefu's reports need of it (``reading``, the X-Kefu-Turn
+    header: intent, confidence, actions run, each reply's response name, FAQ entries)."""
+
+    replies: list[dict[str, Any]] | None
+    reading: dict[str, Any] = field(default_factory=dict)
+
+
 async def _answer_once(
     agent: Any, message: UserMessage, actions_answer: Callable[[], Awaitable[bool]]
-) -> list[dict[str, Any]] | None:
+) -> Turn:
     """Run the message, as ``Agent.handle_message`` does (under the conversation's lock), unless
-    the tracker holds its id already: then the replies it got (None: it was run now)."""
+    the tracker holds its id already: then the replies it got."""
     async with agent.lock_store.lock(message.sender_id):
         store = getattr(agent.tracker_store, "_tracker_store", agent.tracker_store)
-        if isinstance(store, (RedisTrackerStore, InMemoryTrackerStore)):
-            # The stored record as it is, read as JSON: no tracker is rebuilt from its events
-            # for this (Rasa rebuilds its own for the turn).
-            record = _stored_record(store, message.sender_id)
-            earlier = _replies_in_record(record, message.message_id) if record else None
-        else:
-            tracker = await agent.tracker_store.retrieve(message.sender_id)
-            earlier = _replies_to(tracker, message.message_id) if tracker is not None else None
-            record = None
-        if earlier is not None:
+        raw = isinstance(store, (RedisTrackerStore, InMemoryTrackerStore))
+        # The stored record as it is, read as JSON: no tracker is rebuilt from its events
+        # for this (Rasa rebuilds its own for the turn).
+        record = _stored_record(store, message.sender_id) if raw else None
+        earlier = await _turn_of(agent, store, message, record)
+        if earlier is not None and earlier.replies is not None:
             log.info("message %s of %s was answered before", message.message_id, message.sender_id)
             return earlier
         if not await actions_answer():
@@ -151,7 +162,27 @@ async def _answer_once(
         said = message.output_channel.messages  # type: ignore[attr-defined]
         if not said and not await actions_answer() and _undo(store, message.sender_id, record):
             raise ActionsUnavailable()
-    return None
+        after = _stored_record(store, message.sender_id) if raw else None
+        ran = await _turn_of(agent, store, message, after)
+    return Turn(None, ran.reading if ran is not None else {})
+
+
+async def _turn_of(
+    agent: Any, store: TrackerStore, message: UserMessage, record: str | bytes | None
+) -> Turn | None:
+    """The turn of the message in the stored conversation; None before it is there."""
+    if not message.message_id:
+        return None
+    if isinstance(store, (RedisTrackerStore, InMemoryTrackerStore)):
+        if record is None:
+            return None
+        dialogue = json.loads(record)
+        return _turn_in(dialogue.get("events") or [], dialogue.get("name"), message.message_id)
+    tracker = await agent.tracker_store.retrieve(message.sender_id)
+    if tracker is None:
+        return None
+    events = [event.as_dict() for event in tracker.events]
+    return _turn_in(events, tracker.sender_id, message.message_id)
 
 
 def _stored_record(store: TrackerStore, sender: str) -> str | bytes | None:
@@ -185,43 +216,41 @@ def _undo(store: TrackerStore, sender: str, record: str | bytes | None) -> bool:
     return True
 
 
-def _replies_in_record(record: str | bytes, message_id: str | None) -> list[dict[str, Any]] | None:
-    """``_replies_to`` on a stored record (every session of it), read as JSON events."""
-    if not message_id:
-        return None
-    dialogue = json.loads(record)
-    sender = dialogue.get("name")
-    replies: list[dict[str, Any]] | None = None
-    for event in dialogue.get("events") or []:
+def _turn_in(events: list[dict[str, Any]], sender: Any, message_id: str) -> Turn | None:
+    """The turn of the customer message with this id, from the conversation's events as JSON
+    (every session of it): its replies in the webhook's format and its reading."""
+    turn: Turn | None = None
+    for event in events:
         kind = event.get("event")
         if kind == UserUttered.type_name:
-            if replies is not None:
+            if turn is not None:
                 break
             if event.get("message_id") == message_id:
-                replies = []
-        elif replies is not None and kind == BotUttered.type_name:
+                intent = (event.get("parse_data") or {}).get("intent") or {}
+                turn = Turn(
+                    [],
+                    {
+                        "intent": intent.get("name") or "",
+                        "confidence": intent.get("confidence") or 0.0,
+                        "actions": [],
+                        "responses": [],
+                        "faq_entries": [],
+                    },
+                )
+        elif turn is None:
+            continue
+        elif kind == ActionExecuted.type_name and event.get("name") != ACTION_LISTEN_NAME:
+            turn.reading["actions"].append(event.get("name") or "")
+        elif kind == BotUttered.type_name:
             reply: dict[str, Any] = {"recipient_id": sender, "text": event.get("text")}
             data = event.get("data") or {}
-            for field in ("buttons", "image", "attachment", "custom"):
-                if data.get(field) is not None:
-                    reply[field] = data[field]
-            replies.append(reply)
-    return replies
-
-
-def _replies_to(tracker: DialogueStateTracker, message_id: str) -> list[dict[str, Any]] | None:
-    """The bot's messages after the customer message with this id, in the webhook's format."""
-    replies: list[dict[str, Any]] | None = None
-    for event in tracker.events:
-        if isinstance(event, UserUttered):
-            if replies is not None:
-                break
-            if event.message_id == message_id:
-                replies = []
-        elif replies is not None and isinstance(event, BotUttered):
-            reply: dict[str, Any] = {"recipient_id": tracker.sender_id, "text": event.text}
-            for field in ("buttons", "image", "attachment", "custom"):
-                if event.data.get(field) is not None:
-                    reply[field] = event.data[field]
-            replies.append(reply)
-    return replies
+            for name in ("buttons", "image", "attachment", "custom"):
+                if data.get(name) is not None:
+                    reply[name] = data[name]
+            assert turn.replies is not None
+            turn.replies.append(reply)
+            metadata = event.get("metadata") or {}
+            turn.reading["responses"].append(metadata.get("utter_action") or "")
+            if metadata.get("faq_entry"):
+                turn.reading["faq_entries"].append(str(metadata["faq_entry"]))
+    return turn

@@ -25,7 +25,7 @@ MAY_IMPORT = {
     "tools": {"core", "orders", "faq", "handoff", "actions", "bot", "rasa_ext"},
 }
 # What the Rasa server (its own environment) may load of core.
-RASA_MAY_READ = {"core.pasted", "core.followup", "core.language"}
+RASA_MAY_READ = {"core.pasted", "core.followup", "core.language", "core.facts"}
 
 
 def _module_name(path: Path) -> str:

@@ -14,8 +14,11 @@ once, each waiting for the answer before the next message (customers do), and me
 p50 / p95 latency and throughput (messages per second over the level's wall time); then, under
 40 customers over REST and the websocket (``tools.delivery``), messages sent, answered, in
 order and lost; and the memory of each process. Compare ratios within one run: absolute times
-on these shared machines vary from day to day. ``--model`` / ``--baseline-model`` compare two
-trained models (an old configuration and a new one) the same way.
+on these shared machines vary from day to day. ``--baseline-rev REV`` measures an older
+revision of kefu the same way in the same run, before this one (a before/after): it is exported
+from git to a scratch directory, given this checkout's environments and its own model trained
+from its own configuration (``--baseline-model`` reuses one trained before). Each system's
+start to first reply is printed too.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import argparse
 import asyncio
 import secrets
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -35,6 +39,7 @@ import psutil
 
 from bot.launch import LaunchedSystem, launch
 from bot.rasa_client import replica_of
+from core.settings import PROJECT_ROOT
 from tools.bench.system import QUESTIONS
 from tools.delivery.load import run_load
 
@@ -138,6 +143,14 @@ def rss_by_process(system: LaunchedSystem) -> dict[str, float]:
     return found
 
 
+async def first_reply(system: LaunchedSystem) -> float:
+    """Milliseconds for a new customer's first message to be answered."""
+    async with aiohttp.ClientSession() as http:
+        started = time.perf_counter()
+        await kefu_sender(system)(http, f"bench-first-{secrets.token_hex(4)}", QUESTIONS[0])
+        return (time.perf_counter() - started) * 1000
+
+
 async def measure(system: LaunchedSystem, replicas: int, levels: list[int]) -> None:
     # Rasa's first turns are slow: warm every replica up (conversations spread over them).
     await level(kefu_sender(system), 4 * replicas, 1)
@@ -159,25 +172,45 @@ async def measure(system: LaunchedSystem, replicas: int, levels: list[int]) -> N
     )
 
 
+def exported(rev: str, scratch: Path) -> Path:
+    """Revision ``rev`` of this repository in ``scratch``, with this checkout's environments."""
+    archive = subprocess.run(
+        ["git", "archive", rev], cwd=PROJECT_ROOT, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(scratch)], input=archive, check=True)
+    for venv in (".venv", ".venv-rasa"):
+        (scratch / venv).symlink_to(PROJECT_ROOT / venv)
+    return scratch
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench.load", description=__doc__)
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10, 40])
-    parser.add_argument("--model", type=Path, help="the model to measure (default: the project's)")
+    parser.add_argument("--baseline-rev", help="also measure this git revision, first")
     parser.add_argument(
-        "--baseline-model", type=Path, help="also measure this model (e.g. old config)"
+        "--baseline-model", type=Path, help="the baseline's model, if trained before"
     )
+    parser.add_argument("--baseline-replicas", type=int, nargs="+", default=[1], help="default: 1")
     args = parser.parse_args(argv)
-    models: list[tuple[str, Path | None]] = [("current", args.model)]
-    if args.baseline_model:
-        models.insert(0, ("baseline", args.baseline_model))
-    for label, model in models:
-        for replicas in args.replicas:
+    systems: list[tuple[str, Path, Path | None, list[int]]] = []
+    if args.baseline_rev:
+        project = exported(args.baseline_rev, Path(tempfile.mkdtemp(prefix="kefu-baseline-")))
+        if args.baseline_model is None:
+            print(f"== training the model of {args.baseline_rev} ...", flush=True)
+            subprocess.run(["make", "models/kefu.tar.gz"], cwd=project, check=True)
+        label = f"baseline {args.baseline_rev}"
+        systems.append((label, project, args.baseline_model, args.baseline_replicas))
+    systems.append(("current", PROJECT_ROOT, None, args.replicas))
+    for label, project, model, replica_counts in systems:
+        for replicas in replica_counts:
             scratch = Path(tempfile.mkdtemp(prefix="kefu-bench-load-"))
-            system = launch(scratch, model=model, rasa_replicas=replicas)
+            system = launch(scratch, model=model, rasa_replicas=replicas, project=project)
             try:
-                system.wait_until_up(timeout=300)
-                print(f"== {label} model, {replicas} Rasa replica(s)", flush=True)
+                healthy = system.wait_until_up(timeout=300)
+                first = asyncio.run(first_reply(system))
+                print(f"== {label}, {replicas} Rasa replica(s)", flush=True)
+                print(f"  start to first reply {healthy + first / 1000:6.1f} s")
                 asyncio.run(measure(system, replicas, args.concurrency))
                 for name, mib in rss_by_process(system).items():
                     print(f"  RSS {name:<10} {mib:6.0f} MiB")

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import warnings
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aiogram.client.session.aiohttp as aiogram_aiohttp
 import aiohttp
 import pytest
 from aiohttp import web
@@ -292,15 +291,23 @@ async def test_a_borrowed_session_stays_open(fake: FakeTelegram, base_url: str) 
         assert (await TelegramClient(fake.token, base_url=base_url, http=http).get_me()).is_bot
 
 
-async def test_its_own_session_is_closed(fake: FakeTelegram, base_url: str) -> None:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        client = TelegramClient(fake.token, base_url=base_url)
-        await client.get_me()
-        await client.aclose()
-        del client
-        gc.collect()
-    assert not [w for w in caught if "Unclosed" in str(w.message)]
+async def test_its_own_session_is_closed(
+    fake: FakeTelegram, base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[aiohttp.ClientSession] = []
+    real_session = aiogram_aiohttp.ClientSession
+
+    def recorded_session(*args: Any, **kwargs: Any) -> aiohttp.ClientSession:
+        session = real_session(*args, **kwargs)
+        opened.append(session)
+        return session
+
+    monkeypatch.setattr(aiogram_aiohttp, "ClientSession", recorded_session)
+    client = TelegramClient(fake.token, base_url=base_url)
+    await client.get_me()
+    assert len(opened) == 1 and not opened[0].closed
+    await client.aclose()
+    assert opened[0].closed
 
 
 @pytest.mark.parametrize(
