@@ -13,13 +13,15 @@ MODEL := models/kefu.tar.gz
 # tracker store, not the rest of core).
 RASA_SOURCES := config.yml $(shell find domain data -name '*.yml' 2>/dev/null) $(filter-out rasa_ext/channel.py rasa_ext/server.py,$(wildcard rasa_ext/*.py)) core/pasted.py core/followup.py core/language.py
 CHROMIUM := /usr/bin/chromium
+# Chinese labels in the report CLI's PNG charts (python -m handoff report --png).
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
 .PHONY: help setup run test test-rasa test-py lint format clean bench bench-nlu bench-real bench-delivery bench-faq bench-channels
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed $(MODEL) $(CHROMIUM) var/orders.sqlite3 ## create both environments, train the model, install chromium
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(MODEL) $(CHROMIUM) $(CJK_FONT) var/orders.sqlite3 node_modules/.installed ## create both environments, train the model, install chromium and the console's Chart.js
 
 $(VENV)/.installed: requirements/app.txt requirements/dev.txt requirements/app.lock
 	@test -n "$(PY311)" || { echo "Python 3.11 not found (set PY311=/path/to/python3.11)"; exit 1; }
@@ -42,6 +44,14 @@ $(MODEL): $(RASA_SOURCES) $(RASA_VENV)/.installed
 
 $(CHROMIUM):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+$(CJK_FONT):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei
+
+# The console's browser libraries (Chart.js for the report page), served by kefu itself.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
 
 var/orders.sqlite3: $(VENV)/.installed
 	$(PY) -m orders seed

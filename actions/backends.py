@@ -4,6 +4,7 @@ once per action-server process: the server hands every action the process's ``Ba
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import replace
 
 from redis.asyncio import Redis
@@ -12,6 +13,7 @@ from core import settings as settings_module
 from core.keys import Keys
 from core.settings import Settings
 from faq.knowledge import load_policy
+from handoff.metrics import MULTIPROCESS_ENV, ServiceMetrics
 from handoff.queue import TicketQueue
 from handoff.signals import Rule, load_rules
 from orders.client import OrderBackend
@@ -75,7 +77,9 @@ class Backends:
         self._orders = self._redis = self._queue = None
 
     def queue(self) -> TicketQueue:
-        """The ticket queue (its scripts registered once)."""
+        """The ticket queue (its scripts registered once); the hand-overs it opens are counted
+        in the kefu server's ``/metrics`` when the runner gave this process the metrics
+        directory (handoff/metrics.py)."""
         if self._queue is None:
             settings = self.settings
             self._queue = TicketQueue(
@@ -83,6 +87,7 @@ class Backends:
                 self.keys,
                 settings.conversation_ttl_seconds,
                 facts_ttl_seconds=settings.facts_ttl_seconds,
+                metrics=ServiceMetrics() if os.environ.get(MULTIPROCESS_ENV) else None,
             )
         return self._queue
 

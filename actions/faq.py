@@ -57,7 +57,9 @@ class ActionAnswerFaq(Action):
         result = await asyncio.to_thread(retriever.search, question)
         if result.outcome == "answer" and result.entry is not None:
             # The entry travels with the answer (the reply's metadata): kefu's reports count it.
-            dispatcher.utter_message(text=_answer(result.entry, language), faq_entry=result.entry.id)
+            dispatcher.utter_message(
+                text=_answer(result.entry, language), faq_entry=result.entry.id
+            )
         elif result.outcome == "clarify":
             buttons = [
                 {"title": _title(m.entry, language), "payload": _payload(m.entry.id)}

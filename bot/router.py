@@ -20,10 +20,11 @@ from redis.exceptions import RedisError
 from bot.availability import ServiceHours, callback_promise
 from bot.rasa_client import BotReply, BotTurn, RasaClient, RasaUnavailable, TurnFailed
 from core.records import ChatMessage, Conversation, Owner, Role
-from core.store import Accepted, ConversationStore
+from core.store import Accepted, Completed, ConversationStore, Next
 from core.texts import Texts
 from handoff.agents import AgentDirectory
 from handoff.facts import FactStore
+from handoff.metrics import ServiceMetrics
 from handoff.packet import Turn, build_packet
 from handoff.queue import TicketQueue
 from handoff.sentiment import EmotionModel
@@ -104,6 +105,7 @@ class Router:
         hours: ServiceHours,
         history: SignalHistory,
         facts: FactStore,
+        metrics: ServiceMetrics,
         *,
         lease_seconds: int = 35,
     ) -> None:
@@ -119,6 +121,7 @@ class Router:
         self._agents = agents
         self._hours = hours
         self._facts = facts
+        self._metrics = metrics
         # One answer at a time per conversation in this process; the store's lease does the
         # same across processes (and outlives no process by more than its TTL).
         self._answering: weakref.WeakValueDictionary[str, asyncio.Lock] = (
@@ -150,7 +153,6 @@ class Router:
         ``sent_id``: the channel's id for it; the same id again is the same message.
         ``notice``: the bot does not read ``text`` (it describes a photo, say, or is too long)
         and answers with this instead."""
-        await self._store.touch(conversation_id, channel)
         signals = await self._assess(conversation_id, text)
         pending = PendingMessage(
             text,
@@ -163,8 +165,10 @@ class Router:
         )
         message = ChatMessage(conversation_id, Role.CUSTOMER, text, pending.ts, sent_id=sent_id)
         accepted = await self._store.accept(
-            message, pending.to_json(), sent_id or pending.message_id
+            message, pending.to_json(), sent_id or pending.message_id, channel=channel
         )
+        if accepted.new:
+            self._metrics.customer_message(channel)
         if accepted.new and accepted.owner is Owner.BOT:
             try:
                 await self._history.record(conversation_id, signals.turn(text))
@@ -222,33 +226,43 @@ class Router:
         """Every pending message of the conversation, in order; None when another process
         holds the conversation. Raises RasaUnavailable or RedisError, leaving the rest pending."""
         said: list[ChatMessage] = []
-        async with self._turn(conversation_id) as ours:
-            if not ours:
+        async with self._turn(conversation_id) as next_one:
+            if next_one is None:
                 return None
-            while (record := await self._store.oldest_pending(conversation_id)) is not None:
-                said += await self._answer_one(conversation_id, PendingMessage.from_json(record))
+            while next_one.pending is not None:
+                pending = PendingMessage.from_json(next_one.pending)
+                completed = await self._answer_one(next_one.conversation, pending)
+                if completed is not None:  # None: answered already, by a process thought dead
+                    said += completed.stored
+                    if not completed.more:
+                        break
+                next_one = await self._store.next_pending(conversation_id)
         return said
 
     @asynccontextmanager
-    async def _turn(self, conversation_id: str) -> AsyncIterator[bool]:
+    async def _turn(self, conversation_id: str) -> AsyncIterator[Next | None]:
+        """The conversation's lease, with its next pending message (None: another has it)."""
         lock = self._answering.get(conversation_id)
         if lock is None:
             lock = self._answering[conversation_id] = asyncio.Lock()
         async with lock:
             token = secrets.token_hex(8)
-            if not await self._store.lease(conversation_id, token, self._lease_seconds):
-                yield False
+            next_one = await self._store.lease_next(conversation_id, token, self._lease_seconds)
+            if next_one is None:
+                yield None
                 return
             try:
-                yield True
+                yield next_one
             finally:
                 try:
                     await self._store.release(conversation_id, token)
                 except RedisError:
                     log.warning("could not release %s; its lease runs out", conversation_id)
 
-    async def _answer_one(self, conversation_id: str, pending: PendingMessage) -> list[ChatMessage]:
-        conversation = await self._store.get(conversation_id)
+    async def _answer_one(
+        self, conversation: Conversation, pending: PendingMessage
+    ) -> Completed | None:
+        conversation_id = conversation.conversation_id
         replies: list[ChatMessage] = []
         if conversation.owner is Owner.BOT and pending.notice:
             replies = [self._message(conversation_id, Role.BOT, pending.notice)]
@@ -262,8 +276,10 @@ class Router:
                 log.warning("Rasa keeps failing a message of %s: to a person", conversation_id)
                 replies = await self._no_answer(conversation_id, pending.channel, signals)
         # Owned by a person meanwhile: the console shows the message; the bot says nothing.
-        stored = await self._store.complete(conversation_id, pending.message_id, replies)
-        return stored or []
+        completed = await self._store.complete(conversation_id, pending.message_id, replies)
+        if completed is not None and completed.stored:  # the bot's answer, stored by us
+            self._metrics.reply(time.time() - pending.ts)
+        return completed
 
     async def hand_back(self, conversation_id: str) -> list[ChatMessage]:
         """The agent closed the ticket: the bot greets the customer again."""
@@ -297,7 +313,9 @@ class Router:
         if pending.payload:
             metadata["button_title"] = pending.text  # the agent's packet shows what was chosen
         message = pending.payload or as_words(pending.text)
+        started = time.perf_counter()
         turn = await self._rasa.send(conversation_id, message, metadata, pending.message_id)
+        self._metrics.rasa_call(time.perf_counter() - started)
         await self._record_turn(conversation, pending, signals, turn)
         replies = turn.replies
         if not replies:

@@ -30,6 +30,7 @@ from bot.channels.endpoints import registration_lines
 from core.keys import Keys
 from core.settings import PROJECT_ROOT, Settings
 from handoff.agents import AgentDirectory, AgentRole
+from handoff.metrics import MULTIPROCESS_ENV, forget_process, fresh_multiprocess_dir
 
 STOP_GRACE_SECONDS = 15.0
 _PR_SET_PDEATHSIG = 1
@@ -209,6 +210,8 @@ class Supervisor:
             return
         _signal_group(child.process.pid, signal.SIGKILL)
         await child.process.wait()
+        if MULTIPROCESS_ENV in child.env:
+            forget_process(child.process.pid, child.env[MULTIPROCESS_ENV])
         if child.pump:
             try:
                 await asyncio.wait_for(child.pump, STOP_GRACE_SECONDS)
@@ -285,9 +288,16 @@ def _redis_config(settings: Settings, data_dir: Path) -> Path:
     return config
 
 
+def metrics_dir(settings: Settings) -> Path:
+    """Where the kefu and action server processes keep their metric values (handoff/metrics.py)."""
+    return settings.var_dir / "metrics"
+
+
 def children(settings: Settings) -> tuple[Child | None, list[Child]]:
     """The embedded Redis (None when REDIS_URL is given), then the three servers."""
     env = child_env(settings)
+    # Rasa's own environment has no part in kefu's metrics.
+    metered = {**env, MULTIPROCESS_ENV: str(metrics_dir(settings))}
     logs = settings.var_dir / "log"
     redis_child = None
     if not settings.redis_url:
@@ -320,9 +330,9 @@ def children(settings: Settings) -> tuple[Child | None, list[Child]]:
     servers = [
         child
         for replica in range(settings.rasa_replicas)
-        for child in _replica(settings, env, logs, replica)
+        for child in _replica(settings, env, metered, logs, replica)
     ]
-    servers += [_kefu(settings, env, logs, worker) for worker in range(settings.workers)]
+    servers += [_kefu(settings, metered, logs, worker) for worker in range(settings.workers)]
     return redis_child, servers
 
 
@@ -330,8 +340,11 @@ def _numbered(name: str, index: int, count: int) -> str:
     return name if count == 1 else f"{name}-{index + 1}"
 
 
-def _replica(settings: Settings, env: dict[str, str], logs: Path, replica: int) -> list[Child]:
-    """A Rasa server and the action server it calls, the i-th pair on ports + i."""
+def _replica(
+    settings: Settings, env: dict[str, str], metered: dict[str, str], logs: Path, replica: int
+) -> list[Child]:
+    """A Rasa server (``env``) and the action server it calls (``metered``: it counts the
+    hand-overs it opens), the i-th pair on ports + i."""
     count = settings.rasa_replicas
     rasa_url, action_url = settings.rasa_urls[replica], settings.action_urls[replica]
     rasa_name, actions_name = (
@@ -368,7 +381,7 @@ def _replica(settings: Settings, env: dict[str, str], logs: Path, replica: int) 
         Child(
             actions_name,
             [sys.executable, "-m", "actions.server", "-p", str(settings.action_port + replica)],
-            env,
+            metered,
             logs / f"{actions_name}.log",
             lambda: _http_ready(f"{action_url}/health"),
         ),
@@ -444,6 +457,7 @@ async def run(settings: Settings, say: Callable[[str], None] = print) -> int:
         say(f"No trained model at {settings.model_path}: run `make setup` first (it trains one).")
         return 2
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    fresh_multiprocess_dir(metrics_dir(settings))
     supervisor = Supervisor(settings, say)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -22,7 +22,7 @@ from bot.queue_watch import QueuePolicy, QueueWatcher
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.reminders import PaymentReminders, ReminderPolicy
 from bot.router import Router
-from bot.state import SERVICES, Metrics, Services
+from bot.state import SERVICES, Services
 from bot.webchat import add_webchat
 from core.background import stop_all
 from core.keys import Keys
@@ -38,6 +38,7 @@ from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
 from handoff.facts import FactStore
 from handoff.live import LiveHub, relay_events
 from handoff.login_throttle import LoginThrottle
+from handoff.metrics import CONTENT_TYPE, ServiceMetrics
 from handoff.models import Ticket
 from handoff.queue import TicketQueue
 from handoff.sentiment import EmotionModel
@@ -56,6 +57,8 @@ QUEUE_WATCH_INTERVAL_SECONDS = 2.0
 # Unpaid orders are looked at every 5 minutes: a reminder minutes late is still on time.
 REMINDER_INTERVAL_SECONDS = 300.0
 CONTACT_CLOSE_INTERVAL_SECONDS = 60.0
+# A scrape reaches one worker: the others' socket counts are this old at most.
+SOCKET_COUNT_INTERVAL_SECONDS = 5.0
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -92,7 +95,10 @@ def _services_ctx(settings: Settings) -> Any:
         keys = Keys(settings.redis_prefix)
         ttl = settings.conversation_ttl_seconds
         store = ConversationStore(redis, keys, ttl)
-        queue = TicketQueue(redis, keys, ttl, facts_ttl_seconds=settings.facts_ttl_seconds)
+        metrics = ServiceMetrics()
+        queue = TicketQueue(
+            redis, keys, ttl, facts_ttl_seconds=settings.facts_ttl_seconds, metrics=metrics
+        )
         rasa = RasaClient(http, settings.rasa_urls, settings.rasa_token, settings.rasa_timeout)
         texts, rules, emotion, policy = await asyncio.to_thread(
             lambda: (Texts.load(), load_rules(), EmotionModel.load(), load_policy(settings.faq_dir))
@@ -103,6 +109,7 @@ def _services_ctx(settings: Settings) -> Any:
             keys,
             ttl_seconds=settings.facts_ttl_seconds,
             contact_idle_seconds=settings.contact_idle_minutes * 60,
+            metrics=metrics,
         )
         hours = ServiceHours.parse(policy.get("service_hours", "00:00-23:59"))
         router = Router(
@@ -116,6 +123,7 @@ def _services_ctx(settings: Settings) -> Any:
             hours,
             SignalHistory(redis, keys, ttl),
             facts,
+            metrics,
             lease_seconds=int(2 * settings.rasa_timeout) + 5,
         )
         hub = LiveHub(AgentAudience(agents, queue, store))
@@ -130,7 +138,7 @@ def _services_ctx(settings: Settings) -> Any:
             router=router,
             hub=hub,
             texts=texts,
-            metrics=Metrics(),
+            metrics=metrics,
             orders=open_backend(settings),
             facts=facts,
         )
@@ -145,6 +153,7 @@ def _services_ctx(settings: Settings) -> Any:
             canned=functools.partial(standard_answers, settings.faq_dir),
             supervision=Supervision(redis, keys, queue, ttl),
             throttle=LoginThrottle(redis, keys),
+            facts=services.facts,
             promises=promised_follow_ups(services.orders),
             # The channels open after these services (bot/channels/setup.py).
             reach=lambda conversation_id: app[CHANNELS].reach(conversation_id),
@@ -201,6 +210,7 @@ async def _background_ctx(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(_watch_queue_forever(services)),
         asyncio.create_task(_remind_forever(services)),
         asyncio.create_task(_close_contacts_forever(services)),
+        asyncio.create_task(_count_sockets_forever(services)),
     ]
     yield
     await stop_all(tasks)
@@ -211,7 +221,7 @@ async def _redeliver_forever(services: Services) -> None:
     answer could not be stored) are answered as soon as that can be, at start and after."""
     while True:
         try:
-            services.metrics.held_delivered += await services.router.answer_pending()
+            services.metrics.held_delivered(await services.router.answer_pending())
         except (RasaUnavailable, RedisError) as error:
             log.info("pending messages wait: %s", error)
         except Exception:
@@ -275,6 +285,12 @@ async def _close_contacts_forever(services: Services) -> None:
             log.exception("closing contacts failed; trying again")
 
 
+async def _count_sockets_forever(services: Services) -> None:
+    while True:
+        services.metrics.live_sockets(len(services.hub.all_sockets()))
+        await asyncio.sleep(SOCKET_COUNT_INTERVAL_SECONDS)
+
+
 async def healthz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     checks = await asyncio.gather(
@@ -321,19 +337,12 @@ async def _http_ok(http: aiohttp.ClientSession, url: str) -> bool:
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """Prometheus' scrape: every kefu and action server process's counts (handoff/metrics.py)."""
     services = request.app[SERVICES]
     waiting = await services.redis.zcard(Keys(services.settings.redis_prefix).queue)
-    lines = [
-        "# TYPE kefu_customer_messages_total counter",
-        f"kefu_customer_messages_total {services.metrics.messages}",
-        "# TYPE kefu_held_messages_delivered_total counter",
-        f"kefu_held_messages_delivered_total {services.metrics.held_delivered}",
-        "# TYPE kefu_queue_waiting gauge",
-        f"kefu_queue_waiting {waiting}",
-        "# TYPE kefu_live_sockets gauge",
-        f"kefu_live_sockets {len(services.hub.all_sockets())}",
-    ]
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    services.metrics.live_sockets(len(services.hub.all_sockets()))
+    body = services.metrics.exposition(queue_waiting=waiting)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 @web.middleware

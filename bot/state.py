@@ -16,14 +16,9 @@ from core.texts import Texts
 from handoff.agents import AgentDirectory
 from handoff.facts import FactStore
 from handoff.live import LiveHub
+from handoff.metrics import ServiceMetrics
 from handoff.queue import TicketQueue
 from orders.client import OrderBackend
-
-
-@dataclass
-class Metrics:
-    messages: int = 0
-    held_delivered: int = 0
 
 
 @dataclass(frozen=True)
@@ -38,7 +33,7 @@ class Services:
     router: Router
     hub: LiveHub
     texts: Texts
-    metrics: Metrics
+    metrics: ServiceMetrics
     orders: OrderBackend
     facts: FactStore
 

@@ -259,7 +259,6 @@ async def _accept(
     except InvalidMessage as invalid:
         notice = services.texts.get(invalid.code, detect_language(text[:200]), limit=limit)
         raise InvalidMessage(invalid.code, invalid.status, notice) from None
-    services.metrics.messages += 1
     return await services.router.accept(conversation_id, channel, cleaned, payload, sent_id)
 
 

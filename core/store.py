@@ -32,11 +32,17 @@ OUTBOX_MAX_LEN = 100_000
 # (KEYS[5]) makes a message sent twice (a page resending after a lost acknowledgement) one.
 _ACCEPT = """
 -- KEYS[1] transcript stream, KEYS[2] conversation hash, KEYS[3] the conversation's pending
--- list, KEYS[4] the set of conversations with pending messages, KEYS[5] the sent-message id key
+-- list, KEYS[4] the set of conversations with pending messages, KEYS[5] the sent-message id key,
+-- KEYS[6] the events channel
 -- ARGV[1] message JSON, ARGV[2] pending record JSON, ARGV[3] conversation id,
--- ARGV[4] TTL seconds, ARGV[5] transcript length kept, ARGV[6] sent-message id TTL seconds
+-- ARGV[4] TTL seconds, ARGV[5] transcript length kept, ARGV[6] sent-message id TTL seconds,
+-- ARGV[7] the channel, ARGV[8] now, ARGV[9] and ARGV[10] the message's event JSON before and
+-- after its stream id
 -- Returns {stream id, owner, 1 when new or 0 when this message was accepted before}
-local owner = redis.call('HGET', KEYS[2], 'owner') or 'bot'
+redis.call('HSETNX', KEYS[2], 'owner', 'bot')
+redis.call('HSET', KEYS[2], 'channel', ARGV[7], 'updated_at', ARGV[8])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+local owner = redis.call('HGET', KEYS[2], 'owner')
 local seen = redis.call('GET', KEYS[5])
 if seen then return {seen, owner, 0} end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', 'm', ARGV[1])
@@ -48,6 +54,7 @@ if owner == 'bot' then
   redis.call('EXPIRE', KEYS[4], ARGV[4])
 end
 redis.call('SET', KEYS[5], id, 'EX', ARGV[6])
+redis.call('PUBLISH', KEYS[6], ARGV[9] .. id .. ARGV[10])
 return {id, owner, 1}
 """
 
@@ -56,25 +63,31 @@ return {id, owner, 1}
 # stores nothing, so the customer sees each answer once.
 _COMPLETE = """
 -- KEYS[1] the conversation's pending list, KEYS[2] the set of conversations with pending
--- messages, KEYS[3] transcript stream, KEYS[4] the offered buttons, KEYS[5] the outbox stream
+-- messages, KEYS[3] transcript stream, KEYS[4] the offered buttons, KEYS[5] the outbox stream,
+-- KEYS[6] the events channel
 -- ARGV[1] the answered message's id, ARGV[2] conversation id, ARGV[3] TTL seconds,
 -- ARGV[4] transcript length kept, ARGV[5] the new offer JSON or '', ARGV[6] '1' when the
--- replies leave through the outbox, ARGV[7] outbox length kept, ARGV[8..] replies JSON
--- Returns the replies' stream ids, or false when the message was answered already
+-- replies leave through the outbox, ARGV[7] outbox length kept, ARGV[8..] each reply as three:
+-- its JSON, its event JSON before and after its stream id
+-- Returns {messages still pending, the replies' stream ids...}, or false when the message was
+-- answered already
 local head = redis.call('LINDEX', KEYS[1], 0)
 if not head or cjson.decode(head)['message_id'] ~= ARGV[1] then return false end
 redis.call('LPOP', KEYS[1])
-if redis.call('LLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
-local ids = {}
-for i = 8, #ARGV do
-  ids[#ids + 1] = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[i])
+local left = redis.call('LLEN', KEYS[1])
+if left == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+local answer = {left}
+for i = 8, #ARGV, 3 do
+  local id = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[i])
+  answer[#answer + 1] = id
+  redis.call('PUBLISH', KEYS[6], ARGV[i + 1] .. id .. ARGV[i + 2])
 end
 redis.call('EXPIRE', KEYS[3], ARGV[3])
 if ARGV[5] ~= '' then redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[3]) end
-if ARGV[6] == '1' and #ids > 0 then
+if ARGV[6] == '1' and #answer > 1 then
   redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', 'c', ARGV[2])
 end
-return ids
+return answer
 """
 
 # Let go of a conversation only if it is still ours (a lease that ran out may be someone else's).
@@ -85,6 +98,49 @@ return 0
 """
 SENT_ID_TTL_SECONDS = 24 * 3600
 _STREAM_ID = re.compile(r"\d{1,20}-\d{1,20}")
+# Where a message event's stream id goes: the first key of its message (nothing before it in
+# the event's JSON can hold this unescaped).
+_MESSAGE_ID_SLOT = '"message": {"id": "'
+
+
+def _event_around_id(message: ChatMessage) -> tuple[str, str]:
+    """The live pages' event for ``message`` as JSON, split where its stream id goes (the
+    scripts that store a message announce it with the id they give it)."""
+    event = Event("message", conversation_id=message.conversation_id, message=message.to_wire())
+    text = event.to_json()
+    cut = text.index(_MESSAGE_ID_SLOT) + len(_MESSAGE_ID_SLOT)
+    assert text[cut] == '"', "the message has no stream id before it is stored"
+    return text[:cut], text[cut:]
+
+
+def _conversation(conversation_id: str, record: dict[str, str]) -> Conversation:
+    if not record:
+        return Conversation(conversation_id)
+    return Conversation(
+        conversation_id=conversation_id,
+        owner=Owner(record.get("owner", Owner.BOT.value)),
+        channel=record.get("channel", ""),
+        ticket_id=record.get("ticket_id", ""),
+        customer_id=record.get("customer_id", ""),
+    )
+
+
+def _next(conversation_id: str, head: str | None, record: dict[str, str]) -> Next:
+    return Next(str(head) if head is not None else None, _conversation(conversation_id, record))
+
+
+@dataclass(frozen=True)
+class Completed:
+    stored: list[ChatMessage]  # the replies as stored (with their stream ids)
+    more: bool  # other messages of the conversation await an answer
+
+
+@dataclass(frozen=True)
+class Next:
+    """The conversation's oldest message awaiting an answer (None: none), and who owns it."""
+
+    pending: str | None
+    conversation: Conversation
 
 
 @dataclass(frozen=True)
@@ -105,24 +161,7 @@ class ConversationStore:
 
     async def get(self, conversation_id: str) -> Conversation:
         record = await self._redis.hgetall(self._keys.conversation(conversation_id))
-        if not record:
-            return Conversation(conversation_id)
-        return Conversation(
-            conversation_id=conversation_id,
-            owner=Owner(record.get("owner", Owner.BOT.value)),
-            channel=record.get("channel", ""),
-            ticket_id=record.get("ticket_id", ""),
-            customer_id=record.get("customer_id", ""),
-        )
-
-    async def touch(self, conversation_id: str, channel: str) -> None:
-        """Record the channel of a conversation, creating it owned by the bot if new."""
-        key = self._keys.conversation(conversation_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, "owner", Owner.BOT.value)
-            pipe.hset(key, mapping={"channel": channel, "updated_at": repr(time.time())})
-            pipe.expire(key, self._ttl)
-            await pipe.execute()
+        return _conversation(conversation_id, record)
 
     async def identify(self, conversation_id: str, customer_id: str) -> None:
         """The channel vouched for the customer behind the conversation (a signed shop login):
@@ -198,10 +237,14 @@ class ConversationStore:
         )
         return ChatMessage.from_json(entries[0][1]["m"], entries[0][0]) if entries else None
 
-    async def accept(self, message: ChatMessage, pending: str, sent_id: str) -> Accepted:
+    async def accept(
+        self, message: ChatMessage, pending: str, sent_id: str, *, channel: str
+    ) -> Accepted:
         """Store a customer's message and, while the bot owns the conversation, ``pending`` (a
-        JSON object with the message's ``message_id``) among the messages awaiting its answer.
-        ``sent_id``: the channel's id for the message; a second message with it is not stored."""
+        JSON object with the message's ``message_id``) among the messages awaiting its answer;
+        record the ``channel`` it came by (a new conversation is the bot's) and announce it to
+        the live pages, all in one step. ``sent_id``: the channel's id for the message; a second
+        message with it is not stored."""
         conversation_id = message.conversation_id
         stream_id, owner, new = await self._accept(
             keys=[
@@ -210,6 +253,7 @@ class ConversationStore:
                 self._keys.pending(conversation_id),
                 self._keys.pending_conversations,
                 self._keys.sent_message(conversation_id, sent_id),
+                self._keys.events,
             ],
             args=[
                 message.to_json(),
@@ -218,12 +262,33 @@ class ConversationStore:
                 self._ttl,
                 TRANSCRIPT_MAX_LEN,
                 SENT_ID_TTL_SECONDS,
+                channel,
+                repr(time.time()),
+                *_event_around_id(message),
             ],
         )
-        stored = replace(message, id=str(stream_id))
-        if new:
-            await self._announce(stored)
-        return Accepted(stored, Owner(owner), bool(new))
+        return Accepted(replace(message, id=str(stream_id)), Owner(owner), bool(new))
+
+    async def lease_next(self, conversation_id: str, token: str, seconds: int) -> Next | None:
+        """Take the conversation's pending messages to answer, for ``seconds`` at most (a
+        process killed while answering holds them no longer than that), and read the
+        ``next_pending`` one, in one round trip; None when another holds the lease."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(self._keys.answering(conversation_id), token, nx=True, ex=seconds)
+            self._read_next(pipe, conversation_id)
+            granted, head, record = await pipe.execute()
+        return _next(conversation_id, head, record) if granted else None
+
+    async def next_pending(self, conversation_id: str) -> Next:
+        """The oldest message awaiting the bot's answer and the conversation as it is now."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            self._read_next(pipe, conversation_id)
+            head, record = await pipe.execute()
+        return _next(conversation_id, head, record)
+
+    def _read_next(self, pipe: Any, conversation_id: str) -> None:
+        pipe.lindex(self._keys.pending(conversation_id), 0)
+        pipe.hgetall(self._keys.conversation(conversation_id))
 
     async def oldest_pending(self, conversation_id: str) -> str | None:
         """The oldest message awaiting the bot's answer (its pending JSON), or None."""
@@ -238,18 +303,20 @@ class ConversationStore:
 
     async def complete(
         self, conversation_id: str, message_id: str, replies: Sequence[ChatMessage]
-    ) -> list[ChatMessage] | None:
-        """Store the answer to the oldest pending message and take it off the list, if it is
-        still ``message_id``; None when it was answered already (then nothing is stored)."""
+    ) -> Completed | None:
+        """Store the answer to the oldest pending message, announce it to the live pages and
+        take the message off the list, in one step, if it is still ``message_id``; None when it
+        was answered already (then nothing is stored)."""
         offers = [m.buttons for m in replies if m.buttons]
         offer = json.dumps([asdict(b) for b in offers[-1]], ensure_ascii=False) if offers else ""
-        ids = await self._complete(
+        answer = await self._complete(
             keys=[
                 self._keys.pending(conversation_id),
                 self._keys.pending_conversations,
                 self._keys.transcript(conversation_id),
                 self._keys.offered(conversation_id),
                 self._keys.outbox,
+                self._keys.events,
             ],
             args=[
                 message_id,
@@ -259,15 +326,14 @@ class ConversationStore:
                 offer,
                 "1" if platform_of(conversation_id) else "",
                 OUTBOX_MAX_LEN,
-                *(m.to_json() for m in replies),
+                *(part for m in replies for part in (m.to_json(), *_event_around_id(m))),
             ],
         )
-        if ids is None:
+        if answer is None:
             return None
+        left, *ids = answer
         stored = [replace(m, id=str(i)) for m, i in zip(replies, ids, strict=True)]
-        for message in stored:
-            await self._announce(message)
-        return stored
+        return Completed(stored, int(left) > 0)
 
     async def count_failure(self, message_id: str) -> int:
         """One more failed turn of a pending message; how many there have been."""
@@ -277,12 +343,6 @@ class ConversationStore:
             pipe.expire(key, self._ttl)
             failures, _ = await pipe.execute()
         return int(failures)
-
-    async def lease(self, conversation_id: str, token: str, seconds: int) -> bool:
-        """Take the conversation's pending messages to answer, for ``seconds`` at most (a
-        process killed while answering holds them no longer than that)."""
-        key = self._keys.answering(conversation_id)
-        return bool(await self._redis.set(key, token, nx=True, ex=seconds))
 
     async def release(self, conversation_id: str, token: str) -> None:
         await self._release(keys=[self._keys.answering(conversation_id)], args=[token])

@@ -6,8 +6,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,15 @@ from redis.exceptions import RedisError
 from core.records import ChatMessage, Role
 from core.store import ConversationStore
 from core.texts import console_texts
+from faq.encoders import Encoder, make_encoder
 from handoff.access import may_see
 from handoff.agents import AgentDirectory, AgentRole, Session
+from handoff.facts import FactStore
 from handoff.live import SESSION_ENDED, LiveHub
 from handoff.login_throttle import LoginThrottle
 from handoff.models import TEAMS, Note, Ticket, TicketStatus
 from handoff.queue import ClaimResult, TicketQueue
+from handoff.reports import CSV_TABLES, build_report, range_of_days, report_csv
 from handoff.supervision import Supervision
 from handoff.webutil import json_error, read_json_object, same_secret, string_field
 
@@ -33,6 +36,13 @@ SESSION_COOKIE = "kefu_agent"
 MAX_REPLY_CHARS = 4000
 PRESENCE_GRACE_SECONDS = 60
 PRESENCE_REFRESH_SECONDS = 15
+MAX_REPORT_DAYS = 90
+LAST_MOMENT = 32_503_680_000  # the year 3000: past it a clock time cannot be read
+# Installed by `make setup` from package.json (npm), served by kefu: never a CDN.
+CHART_JS = (
+    Path(__file__).resolve().parents[1] / "node_modules" / "chart.js" / "dist" / "chart.umd.js"
+)
+REPORT_TEXTS_PREFIX = "reports_"
 
 
 @dataclass(frozen=True)
@@ -54,12 +64,16 @@ class ConsoleServices:
     canned: Callable[[str], list[dict[str, str]]]  # blocking: run in a thread
     supervision: Supervision
     throttle: LoginThrottle
+    facts: FactStore
     # The follow-ups promised to customers (a delayed parcel checked again within 2 hours), open
     # ones, due first; None where the shop's own order system keeps them.
     promises: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
     # How a messaging-app customer can be reached (reply window, undelivered messages); None
     # for a web-chat conversation.
     reach: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
+    # Groups the report's knowledge-base gaps: one per app, its model loaded on the first
+    # report (in a worker thread) and kept.
+    gap_encoder: Encoder = field(default_factory=make_encoder)
 
 
 CONSOLE = web.AppKey("console", ConsoleServices)
@@ -336,6 +350,98 @@ async def supervisor_report(request: web.Request) -> web.Response:
     hours = min(max(hours, 0.1), 24 * 30)
     since = time.time() - hours * 3600
     return web.json_response(await _services(request).supervision.duty_report(since))
+
+
+@routes.get("/agent/reports")
+async def reports_page(request: web.Request) -> web.StreamResponse:
+    session = await _session(request)
+    if session is None:
+        raise web.HTTPSeeOther("/agent/login")
+    if session.agent.role is not AgentRole.SUPERVISOR:
+        raise json_error(403, "supervisors_only")
+    return web.FileResponse(STATIC_DIR / "reports.html")
+
+
+@routes.get("/console-vendor/chart.umd.js")
+async def chart_library(request: web.Request) -> web.StreamResponse:
+    return web.FileResponse(CHART_JS)
+
+
+@routes.get("/api/agent/supervisor/report-texts")
+async def report_texts(request: web.Request) -> web.Response:
+    """The report page's wording (core/console.yml), each text in Chinese and English."""
+    await _supervisor_session(request)
+    texts = console_texts().messages
+    return web.json_response(
+        {
+            k[len(REPORT_TEXTS_PREFIX) :]: v
+            for k, v in texts.items()
+            if k.startswith(REPORT_TEXTS_PREFIX)
+        }
+    )
+
+
+@routes.get("/api/agent/supervisor/metrics")
+async def supervisor_metrics(request: web.Request) -> web.Response:
+    """The service report (handoff/reports.py) over the last ``days`` days (1-90, default 7,
+    today included) or from ``since`` to ``until``."""
+    return web.json_response(await _report(request))
+
+
+@routes.get("/api/agent/supervisor/metrics.csv")
+async def supervisor_metrics_csv(request: web.Request) -> web.StreamResponse:
+    """One table of the report (``table``: days, reasons, agents, gaps) as a CSV download."""
+    table = request.query.get("table", "days")
+    if table not in CSV_TABLES:
+        raise json_error(400, "bad_table", tables=", ".join(CSV_TABLES))
+    report = await _report(request)
+    name = f"kefu-{table}-{report['days'][0]}-{report['days'][-1]}.csv"
+    # With a byte-order mark: spreadsheets then read the Chinese as UTF-8.
+    return web.Response(
+        body=report_csv(report, table).encode("utf-8-sig"),
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def _report(request: web.Request) -> dict[str, Any]:
+    await _supervisor_session(request)
+    since, until = _report_range(request.query)
+    services = _services(request)
+    return await build_report(services.facts, since, until, gap_encoder=services.gap_encoder)
+
+
+def _report_range(query: Mapping[str, str]) -> tuple[float, float]:
+    """``since``/``until`` (Unix times or YYYY-MM-DD, shop time; ``until`` defaults to now), else
+    the last ``days`` days."""
+    now = time.time()
+    if "since" in query:
+        since = _moment(query["since"])
+        until = _moment(query["until"], end_of_day=True) if "until" in query else now
+        if since is None or until is None or not 0 < until - since <= MAX_REPORT_DAYS * 86400:
+            raise json_error(400, "bad_range", most=MAX_REPORT_DAYS)
+        return since, until
+    days = query.get("days", "7")
+    if not days.isdigit() or not 1 <= int(days) <= MAX_REPORT_DAYS:
+        raise json_error(400, "bad_days", most=MAX_REPORT_DAYS)
+    return range_of_days(int(days), now)
+
+
+def _moment(value: str, *, end_of_day: bool = False) -> float | None:
+    """A Unix time, or a day's first (``end_of_day``: last) moment; None when it is neither."""
+    try:
+        moment = float(value)
+    except ValueError:
+        try:
+            day = time.strptime(value, "%Y-%m-%d")
+        except ValueError:
+            return None
+        if not end_of_day:
+            return time.mktime(day)
+        next_day = (day.tm_year, day.tm_mon, day.tm_mday + 1, 0, 0, 0, 0, 0, -1)
+        return time.mktime(next_day) - 0.001
+    return moment if 0 <= moment < LAST_MOMENT else None
 
 
 @routes.get("/api/agent/follow-ups")

@@ -31,6 +31,7 @@ from core.facts import (
 from core.keys import Keys
 from core.masking import mask_text
 from core.settings import Settings
+from handoff.metrics import ServiceMetrics
 from handoff.models import Ticket
 
 DAY_SECONDS = 86400
@@ -40,6 +41,36 @@ LIVE_TTL_SECONDS = 15 * DAY_SECONDS
 DEFAULT_TTL_SECONDS = Settings.facts_ttl_days * DAY_SECONDS
 DEFAULT_IDLE_SECONDS = Settings.contact_idle_minutes * 60
 R = TypeVar("R", TurnFact, ContactFact, TicketFact)
+
+# One round trip per turn: the turn's fact, and its part in the contact in progress.
+_RECORD_TURN = """
+-- KEYS[1] the message's recorded marker, KEYS[2] the day's turn facts, KEYS[3] the contact in
+-- progress, KEYS[4] its intents, KEYS[5] every contact in progress by last activity
+-- ARGV[1] the turn fact JSON, ARGV[2] facts TTL, ARGV[3] contact-in-progress TTL, ARGV[4] now,
+-- ARGV[5] idle seconds, ARGV[6] conversation id, ARGV[7] channel, ARGV[8] customer ('' none),
+-- ARGV[9] intent, ARGV[10] topic ('' none), ARGV[11] '1' unanswered, ARGV[12] '1' asked for a
+-- person, ARGV[13] marker TTL
+-- Returns 'seen' (recorded before), 'idle' (the contact in progress went quiet: end it, then
+-- call again) or 'ok'.
+if redis.call('EXISTS', KEYS[1]) == 1 then return 'seen' end
+local last = redis.call('ZSCORE', KEYS[5], ARGV[6])
+if last and tonumber(ARGV[4]) - tonumber(last) > tonumber(ARGV[5]) then return 'idle' end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[13])
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('HSETNX', KEYS[3], 'started_at', ARGV[4])
+redis.call('HSETNX', KEYS[3], 'channel', ARGV[7])
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[3], 'customer', ARGV[8]) end
+redis.call('HSET', KEYS[3], 'last_at', ARGV[4], 'unanswered', ARGV[11])
+redis.call('HINCRBY', KEYS[3], 'messages', 1)
+if ARGV[10] ~= '' then redis.call('HSETNX', KEYS[3], 'topic', ARGV[10]) end
+if ARGV[12] == '1' then redis.call('HSET', KEYS[3], 'asked_for_person', '1') end
+redis.call('EXPIRE', KEYS[3], ARGV[3])
+redis.call('RPUSH', KEYS[4], ARGV[9])
+redis.call('EXPIRE', KEYS[4], ARGV[3])
+redis.call('ZADD', KEYS[5], ARGV[4], ARGV[6])
+return 'ok'
+"""
 
 
 def day_of(ts: float) -> str:
@@ -68,11 +99,15 @@ class FactStore:
         *,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
         contact_idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
+        """``metrics``: counts what is recorded (hand-overs, claims, first responses, contacts)."""
         self._redis = redis
         self._keys = keys
         self._ttl = ttl_seconds
         self._idle = contact_idle_seconds
+        self._metrics = metrics
+        self._record_turn = redis.register_script(_RECORD_TURN)
 
     # ---- writing --------------------------------------------------------------------------
 
@@ -91,9 +126,6 @@ class FactStore:
         """A customer message the bot answered, and its part in the contact in progress; once
         per ``message_id`` (a turn run again after a failure is not counted twice)."""
         now = time.time() if ts is None else ts
-        seen = self._keys.turn_recorded(message_id)
-        if not await self._redis.set(seen, "1", nx=True, ex=DAY_SECONDS):
-            return None
         fact = TurnFact(
             ts=now,
             conversation_id=conversation_id,
@@ -106,22 +138,38 @@ class FactStore:
             question=mask_text(text)[:500] if reading.unanswered else "",
             language=language,
         )
-        await self._close_if_idle(conversation_id, now)
-        key = self._keys.live_contact(conversation_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            day_key = self._keys.facts_turns(day_of(now))
-            pipe.rpush(day_key, fact.to_json())
-            pipe.expire(day_key, self._ttl)
-            self._touch_contact(pipe, conversation_id, channel, customer, now)
-            pipe.hincrby(key, "messages", 1)
-            pipe.rpush(key + ":intents", reading.intent)
-            pipe.expire(key + ":intents", LIVE_TTL_SECONDS)
-            if reading.topic:
-                pipe.hsetnx(key, "topic", reading.topic)
-            pipe.hset(key, "unanswered", "1" if reading.unanswered else "0")
-            if reading.intent == REQUEST_HUMAN_INTENT:
-                pipe.hset(key, "asked_for_person", "1")
-            await pipe.execute()
+        live = self._keys.live_contact(conversation_id)
+        for _ in range(2):
+            answer = await self._record_turn(
+                keys=[
+                    self._keys.turn_recorded(message_id),
+                    self._keys.facts_turns(day_of(now)),
+                    live,
+                    live + ":intents",
+                    self._keys.live_contacts,
+                ],
+                args=[
+                    fact.to_json(),
+                    str(self._ttl),
+                    str(LIVE_TTL_SECONDS),
+                    repr(now),
+                    repr(self._idle),
+                    conversation_id,
+                    channel,
+                    customer,
+                    reading.intent,
+                    reading.topic,
+                    "1" if reading.unanswered else "0",
+                    "1" if reading.intent == REQUEST_HUMAN_INTENT else "0",
+                    str(DAY_SECONDS),
+                ],
+            )
+            if answer == "seen":
+                return None
+            if answer == "ok":
+                break
+            # The contact in progress went quiet before this message: it ends first.
+            await self._close(conversation_id, now)
         return fact
 
     async def record_ticket(self, ticket: Ticket, *, opened: bool = False) -> None:
@@ -147,6 +195,7 @@ class FactStore:
         now = time.time()
         async with self._redis.pipeline(transaction=True) as pipe:
             day_key = self._keys.facts_tickets(day_of(ticket.created_at))
+            pipe.hget(day_key, ticket.id)  # what it was: which change this is, for the metrics
             pipe.hset(day_key, ticket.id, fact.to_json())
             pipe.expire(day_key, self._ttl)
             if opened:
@@ -156,7 +205,10 @@ class FactStore:
                 pipe.expire(key + ":tickets", LIVE_TTL_SECONDS)
                 if fact.rule == EXPLICIT_REQUEST_RULE:
                     pipe.hset(key, "asked_for_person", "1")
-            await pipe.execute()
+            before, *_ = await pipe.execute()
+        if self._metrics is not None:
+            earlier = TicketFact.from_json(before) if before else None
+            self._metrics.ticket_recorded(earlier, fact, opened=opened)
 
     def _touch_contact(
         self, pipe: Redis, conversation_id: str, channel: str, customer: str, now: float
@@ -182,12 +234,6 @@ class FactStore:
             if contact is not None:
                 closed.append(contact)
         return closed
-
-    async def _close_if_idle(self, conversation_id: str, now: float) -> None:
-        """A message after a quiet spell starts a new contact: the last one ends first."""
-        last = await self._redis.zscore(self._keys.live_contacts, conversation_id)
-        if last is not None and now - float(last) > self._idle:
-            await self._close(conversation_id, now)
 
     async def _close(self, conversation_id: str, now: float) -> ContactFact | None:
         owner = await self._redis.hget(self._keys.conversation(conversation_id), "owner")
@@ -237,6 +283,8 @@ class FactStore:
             pipe.expire(history, RECONTACT_LONG_SECONDS + DAY_SECONDS)
             pipe.delete(key, key + ":intents", key + ":tickets")
             await pipe.execute()
+        if self._metrics is not None:
+            self._metrics.contact_closed(contact)
         return contact
 
     async def _mark_recontacts(self, later: ContactFact) -> None:

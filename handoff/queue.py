@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from core.keys import Keys
 from core.records import Event, Owner
 from handoff.facts import DEFAULT_TTL_SECONDS, FactStore
+from handoff.metrics import ServiceMetrics
 from handoff.models import Note, Ticket, TicketStatus
 
 # Priority dominates the score; arrival time (ms, < 1e13 until the year 2286) breaks ties.
@@ -208,13 +209,15 @@ class TicketQueue:
         ttl_seconds: int,
         *,
         facts_ttl_seconds: int = DEFAULT_TTL_SECONDS,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         """``ttl_seconds``: of tickets and their notes; ``facts_ttl_seconds``: of the facts
-        every change of a ticket records for the reports (handoff/facts.py)."""
+        every change of a ticket records for the reports (handoff/facts.py), and counts in
+        ``metrics``."""
         self._redis = redis
         self._keys = keys
         self._ttl = ttl_seconds
-        self._facts = FactStore(redis, keys, ttl_seconds=facts_ttl_seconds)
+        self._facts = FactStore(redis, keys, ttl_seconds=facts_ttl_seconds, metrics=metrics)
         self._open = redis.register_script(_OPEN)
         self._first_response = redis.register_script(_FIRST_RESPONSE)
         self._scripts = {

@@ -316,6 +316,7 @@
     me = who;
     const teams = who.teams.map((t) => TEAM[t] || t).join("、");
     $("me").textContent = `${who.display_name} (${who.role}) · ${teams}`;
+    $("reports-link").hidden = who.role !== "supervisor";
     connect();
   });
 })();

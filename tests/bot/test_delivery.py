@@ -94,7 +94,7 @@ async def test_a_conversation_another_process_is_answering_waits_for_it(
     app, client, conversation, rasa, redis: Redis, keys: Keys
 ):
     store = app[SERVICES].store
-    await store.lease(conversation["conversation_id"], "another-process", 30)
+    assert await store.lease_next(conversation["conversation_id"], "another-process", 30)
     told = (await (await say(client, conversation, "在吗")).json())["messages"]
     assert "已经收到并保存" in told[0]["text"] and rasa.received == []
     await store.release(conversation["conversation_id"], "another-process")

@@ -5,7 +5,7 @@ from redis.asyncio import Redis
 
 from core.keys import Keys
 from core.records import Button, ChatMessage, Owner, Role
-from core.store import ConversationStore
+from core.store import Completed, ConversationStore
 
 
 async def test_transcript_keeps_order_and_reads_after_an_id(redis: Redis, keys: Keys):
@@ -20,7 +20,7 @@ async def test_transcript_keeps_order_and_reads_after_an_id(redis: Redis, keys: 
 async def test_new_conversations_belong_to_the_bot(redis: Redis, keys: Keys):
     store = ConversationStore(redis, keys, 60)
     assert (await store.get("c1")).owner is Owner.BOT
-    await store.touch("c1", "web")
+    await store.accept(customer("你好"), pending("m1"), "m1", channel="web")
     conversation = await store.get("c1")
     assert conversation.owner is Owner.BOT and conversation.channel == "web"
 
@@ -35,21 +35,22 @@ def customer(text: str, sent_id: str = "") -> ChatMessage:
 
 async def test_accepted_messages_await_their_answer_oldest_first(redis: Redis, keys: Keys):
     store = ConversationStore(redis, keys, 60)
-    await store.touch("c1", "web")
-    first = await store.accept(customer("一"), pending("m1"), "m1")
-    await store.accept(customer("二"), pending("m2"), "m2")
+    first = await store.accept(customer("一"), pending("m1"), "m1", channel="web")
+    await store.accept(customer("二"), pending("m2"), "m2", channel="web")
     assert first.new and first.owner is Owner.BOT and first.message.id
     assert [m.text for m in await store.transcript("c1")] == ["一", "二"]
     assert await store.conversations_with_pending() == ["c1"]
     assert json.loads(await store.oldest_pending("c1") or "{}")["message_id"] == "m1"
 
     answer = [ChatMessage("c1", Role.BOT, "答一", time.time(), (Button("好", "/affirm"),))]
-    stored = await store.complete("c1", "m1", answer)
-    assert stored is not None and [m.text for m in stored] == ["答一"] and stored[0].id
+    completed = await store.complete("c1", "m1", answer)
+    assert completed is not None and completed.more  # 二 still awaits its answer
+    stored = completed.stored
+    assert [m.text for m in stored] == ["答一"] and stored[0].id
     assert await store.is_offered("c1", Button("好", "/affirm"))
     # A second answer to the same message (a process thought dead) stores nothing.
     assert await store.complete("c1", "m1", answer) is None
-    assert await store.complete("c1", "m2", []) == []
+    assert await store.complete("c1", "m2", []) == Completed([], more=False)
     assert await store.oldest_pending("c1") is None
     assert await store.conversations_with_pending() == []
     assert [m.text for m in await store.transcript("c1")] == ["一", "二", "答一"]
@@ -57,9 +58,12 @@ async def test_accepted_messages_await_their_answer_oldest_first(redis: Redis, k
 
 async def test_a_message_sent_twice_with_its_id_is_stored_once(redis: Redis, keys: Keys):
     store = ConversationStore(redis, keys, 60)
-    await store.touch("c1", "web")
-    first = await store.accept(customer("在吗", "page-0001"), pending("m1"), "page-0001")
-    again = await store.accept(customer("在吗", "page-0001"), pending("m2"), "page-0001")
+    first = await store.accept(
+        customer("在吗", "page-0001"), pending("m1"), "page-0001", channel="web"
+    )
+    again = await store.accept(
+        customer("在吗", "page-0001"), pending("m2"), "page-0001", channel="web"
+    )
     assert first.new and not again.new and again.message.id == first.message.id
     assert [m.sent_id for m in await store.transcript("c1")] == ["page-0001"]
     assert json.loads(await store.oldest_pending("c1") or "{}")["message_id"] == "m1"
@@ -70,7 +74,7 @@ async def test_a_message_sent_twice_with_its_id_is_stored_once(redis: Redis, key
 async def test_messages_to_a_person_are_not_pending_for_the_bot(redis: Redis, keys: Keys):
     store = ConversationStore(redis, keys, 60)
     await redis.hset(keys.conversation("c1"), mapping={"owner": "agent", "ticket_id": "7"})
-    accepted = await store.accept(customer("还在吗"), pending("m1"), "m1")
+    accepted = await store.accept(customer("还在吗"), pending("m1"), "m1", channel="web")
     assert accepted.new and accepted.owner is Owner.AGENT
     assert await store.oldest_pending("c1") is None
     assert [m.text for m in await store.transcript("c1")] == ["还在吗"]
@@ -78,10 +82,10 @@ async def test_messages_to_a_person_are_not_pending_for_the_bot(redis: Redis, ke
 
 async def test_one_lease_per_conversation_until_released_or_run_out(redis: Redis, keys: Keys):
     store = ConversationStore(redis, keys, 60)
-    assert await store.lease("c1", "mine", 30)
-    assert not await store.lease("c1", "theirs", 30)
+    assert await store.lease_next("c1", "mine", 30) is not None
+    assert await store.lease_next("c1", "theirs", 30) is None
     await store.release("c1", "theirs")  # not theirs to release
-    assert not await store.lease("c1", "theirs", 30)
+    assert await store.lease_next("c1", "theirs", 30) is None
     await store.release("c1", "mine")
-    assert await store.lease("c1", "theirs", 30)
+    assert await store.lease_next("c1", "theirs", 30) is not None
     assert 0 < await redis.ttl(keys.answering("c1")) <= 30

@@ -15,6 +15,7 @@ from faq.canned import standard_answers
 from handoff.access import AgentAudience
 from handoff.agents import AgentDirectory, AgentRole, Session
 from handoff.console import CONSOLE, ConsoleHooks, ConsoleServices, add_console
+from handoff.facts import FactStore
 from handoff.live import LiveHub
 from handoff.login_throttle import LoginThrottle
 from handoff.models import Ticket
@@ -52,6 +53,7 @@ async def console(aiohttp_client, redis: Redis, keys: Keys):
         canned=functools.partial(standard_answers, KB_DIR),
         supervision=Supervision(redis, keys, queue, 600),
         throttle=LoginThrottle(redis, keys),
+        facts=FactStore(redis, keys),
     )
     add_console(app)
     client = await aiohttp_client(app)

@@ -110,8 +110,12 @@ async def test_the_bots_answer_wakes_the_outbox_in_the_same_step(
     redis: Redis, keys: Keys, outbox: Outbox, sender: RecordingSender
 ):
     store = ConversationStore(redis, keys, 600)
-    await store.touch("tg-1", "telegram")
-    await store.accept(say("tg-1", "在吗", Role.CUSTOMER), json.dumps({"message_id": "m1"}), "u1")
+    await store.accept(
+        say("tg-1", "在吗", Role.CUSTOMER),
+        json.dumps({"message_id": "m1"}),
+        "u1",
+        channel="telegram",
+    )
     await store.complete("tg-1", "m1", [say("tg-1", "在的"), say("tg-1", "请问有什么可以帮您")])
     assert await redis.xlen(keys.outbox) == 1
     await drain(outbox)

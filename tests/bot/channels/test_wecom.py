@@ -98,8 +98,11 @@ async def test_one_callback_reads_every_page(client, wecom: FakeWeCom, rasa: Ras
     for n in range(5):
         await wecom.customer_sends(CUSTOMER, f"第{n}条", notify=False)
     await wecom.notify()
+    # Five from one callback within seconds, pages of two: has_more was followed (the next
+    # timed sync is a minute away). How many syncs ran is not the point: the start-up sync can
+    # overlap the callback and look once more.
     assert await received(rasa, 5) == [f"第{n}条" for n in range(5)]
-    assert wecom.calls[SYNC_PATH] == 3  # 2 + 2 + 1, following has_more
+    assert wecom.calls[SYNC_PATH] >= 3
 
 
 async def test_a_repeated_callback_or_a_message_read_again_is_answered_once(
