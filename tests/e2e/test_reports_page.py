@@ -67,7 +67,8 @@ async def test_a_supervisor_sees_the_charts_and_the_knowledge_base_gaps(
     await link.click()
     await expect(page.locator("#range button.selected")).to_have_attribute("data-days", "7")
     await page.click("#range button[data-days='30']")
-    await page.wait_for_function("document.body.dataset.loaded === '30'", timeout=WAIT_MS)
+    # A selector, not a JS predicate: the page's CSP forbids the eval Playwright would need.
+    await page.locator("body[data-loaded='30']").wait_for(state="attached", timeout=WAIT_MS)
 
     for chart in CHARTS:
         drawn = await page.evaluate(CHART_DATA, chart)
