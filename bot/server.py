@@ -154,6 +154,7 @@ def _services_ctx(settings: Settings) -> Any:
             supervision=Supervision(redis, keys, queue, ttl),
             throttle=LoginThrottle(redis, keys),
             facts=services.facts,
+            first_response_target=settings.first_response_seconds,
             promises=promised_follow_ups(services.orders),
             # The channels open after these services (bot/channels/setup.py).
             reach=lambda conversation_id: app[CHANNELS].reach(conversation_id),

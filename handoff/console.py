@@ -74,6 +74,8 @@ class ConsoleServices:
     # Groups the report's knowledge-base gaps: one per app, its model loaded on the first
     # report (in a worker thread) and kept.
     gap_encoder: Encoder = field(default_factory=make_encoder)
+    # The first-response target the report measures against (KEFU_FIRST_RESPONSE_SECONDS).
+    first_response_target: float = 30.0
 
 
 CONSOLE = web.AppKey("console", ConsoleServices)
@@ -409,7 +411,13 @@ async def _report(request: web.Request) -> dict[str, Any]:
     await _supervisor_session(request)
     since, until = _report_range(request.query)
     services = _services(request)
-    return await build_report(services.facts, since, until, gap_encoder=services.gap_encoder)
+    return await build_report(
+        services.facts,
+        since,
+        until,
+        first_response_target=services.first_response_target,
+        gap_encoder=services.gap_encoder,
+    )
 
 
 def _report_range(query: Mapping[str, str]) -> tuple[float, float]:

@@ -11,7 +11,7 @@ reads seven lists and hashes, whatever the store holds besides.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TypeVar
 
@@ -253,6 +253,8 @@ class FactStore:
             return None
         started = float(live.get("started_at") or now)
         ticket_rules = [entry.partition(" ") for entry in tickets]
+        ticket_ids = [ticket_id for ticket_id, _, _ in ticket_rules]
+        asked_for_person = live.get("asked_for_person") == "1"
         contact = ContactFact(
             id=f"{conversation_id}@{started:.3f}",
             conversation_id=conversation_id,
@@ -264,13 +266,13 @@ class FactStore:
             topic=live.get("topic", ""),
             intents=list(intents),
             outcome=contact_outcome(
-                tickets=[t for t, _, _ in ticket_rules],
+                tickets=ticket_ids,
                 unanswered=live.get("unanswered") == "1",
-                asked_for_person=live.get("asked_for_person") == "1",
+                asked_for_person=asked_for_person,
             ).value,
-            asked_for_person=live.get("asked_for_person") == "1",
+            asked_for_person=asked_for_person,
             handoff_rule=ticket_rules[0][2] if ticket_rules else "",
-            tickets=[t for t, _, _ in ticket_rules],
+            tickets=ticket_ids,
         )
         await self._mark_recontacts(contact)
         history = self._keys.customer_contacts(contact.customer)
@@ -340,11 +342,13 @@ class FactStore:
             "created_at",
         )
 
-    async def _hashes(self, kind: type[R], key_of: object, since: float, until: float) -> list[R]:
+    async def _hashes(
+        self, kind: type[R], key_of: Callable[[str], str], since: float, until: float
+    ) -> list[R]:
         days = days_between(since, until)
         async with self._redis.pipeline(transaction=False) as pipe:
             for day in days:
-                pipe.hvals(key_of(day))  # type: ignore[operator]
+                pipe.hvals(key_of(day))
             hashes = await pipe.execute()
         return [kind.from_json(record) for records in hashes for record in records]
 
