@@ -253,6 +253,8 @@ def test_language(text, language):
         "麻烦赶紧帮我处理一下",
         "快递信息好几天都没有更新了",
         "东西退回去了，钱还没到账",
+        "我上周就联系你们说要改发票抬头，怎么到现在还没改好",
+        "刚才不是说可以退运费吗",
     ],
 )
 def test_problems_told_in_a_sentence_of_their_own_go_to_a_person(rules, text):
@@ -264,6 +266,42 @@ def test_problems_told_in_a_sentence_of_their_own_go_to_a_person(rules, text):
 )
 def test_ordinary_questions_are_no_unresolved_problem(rules, text):
     assert "unresolved_problem" not in compute_signals(text, rules).fired
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "两件衬衫只收到一件",
+        "少收到一个充电头",
+        "就收到了杯子和勺子，盖子呢",
+        "箱子里的说明书没有看到",
+        "会员我没开通过，怎么扣了我三十块",
+        "这个月莫名其妙扣款两次",
+        "凭什么算我的责任，是快递摔的",
+        "东西坏了你们得给我补偿",
+    ],
+)
+def test_missing_parts_unasked_charges_blame_and_compensation_go_to_a_person(rules, text):
+    assert "missing_or_disputed" in compute_signals(text, rules).fired
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我的快递还没收到",
+        "朋友的早就收到了，我的呢",
+        "万一是假的会补偿吗",
+        "出了质量问题怎么赔付",
+        "能开发票吗",
+        "支持自动续费吗",
+    ],
+)
+def test_ordinary_waits_and_policy_questions_are_not_disputes(rules, text):
+    assert not {"missing_or_disputed", "dispute"} & set(compute_signals(text, rules).fired)
+
+
+def test_a_used_item_received_is_a_product_problem(rules):
+    assert "product_problem" in compute_signals("收到的吹风机是被别人用过的", rules).fired
 
 
 def test_a_pattern_that_is_no_regular_expression_is_refused_naming_the_rule(tmp_path: Path):

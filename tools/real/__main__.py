@@ -15,7 +15,9 @@ Every labelled customer turn of ``tools/real/labels.jsonl`` (texts joined from
 * the anger model on the calm turns: how many reach the ``angry`` rule's threshold.
 
 Each on the masked texts and with the masks replaced by realistic values, for the dev split
-(tune on it) and the test split (report it). Skips with a message when the corpus is absent.
+(tune on it), the test split (report it) and, with ``--split studied`` or ``all``, the sessions
+the training data's style was studied on (a second check that what dev taught holds elsewhere).
+Skips with a message when the corpus is absent.
 """
 
 from __future__ import annotations
@@ -35,7 +37,17 @@ from handoff.sentiment import EmotionModel
 from handoff.signals import TurnSignals, compute_signals, load_rules
 from tools.bench.nlu import http_json, parse_server
 from tools.real import scoring
-from tools.real.dataset import CORPUS, LABELS, ROOT, VARIANTS, CorpusMissing, Turn, load
+from tools.real.dataset import (
+    CORPUS,
+    LABELS,
+    ROOT,
+    STUDIED,
+    STUDIED_LABELS,
+    VARIANTS,
+    CorpusMissing,
+    Turn,
+    load,
+)
 from tools.real.dataset import variant_text as text_of
 
 ANGRY_RULE = "angry"
@@ -47,10 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", type=Path, default=LABELS)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--kb", type=Path, default=ROOT / "faq" / "kb")
-    parser.add_argument("--split", choices=("dev", "test", "both"), default="both")
+    parser.add_argument("--studied-labels", type=Path, default=STUDIED_LABELS)
+    parser.add_argument(
+        "--split",
+        choices=("dev", "test", STUDIED, "both", "all"),
+        default="both",
+        help="both = dev and test; all = dev, test and studied",
+    )
     parser.add_argument("--variant", choices=(*VARIANTS, "both"), default="both")
     parser.add_argument(
-        "--errors", type=int, default=0, help="print up to N wrong dev turns per measure"
+        "--errors",
+        type=int,
+        default=0,
+        help="print up to N wrong turns per measure (dev and studied, never test)",
     )
     parser.add_argument("--json", type=Path, help="also write every number to this file")
     parser.add_argument(
@@ -59,14 +80,18 @@ def main(argv: list[str] | None = None) -> int:
         help="write every turn's outcome (with its text: keep it outside the project) to study",
     )
     args = parser.parse_args(argv)
+    splits = {"both": ("dev", "test"), "all": ("dev", "test", STUDIED)}.get(
+        args.split, (args.split,)
+    )
     try:
         turns = load(args.labels, args.corpus)
+        if STUDIED in splits:
+            turns += load(args.studied_labels, args.corpus, split=STUDIED)
     except CorpusMissing as missing:
         print(missing)
         return 0
     if not args.model.exists():
         raise SystemExit(f"no trained model at {args.model}: run `make setup` first")
-    splits = ("dev", "test") if args.split == "both" else (args.split,)
     variants = VARIANTS if args.variant == "both" else (args.variant,)
     turns = [t for t in turns if t.split in splits]
 
@@ -96,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             }
             report[f"{split}/{variant}"] = numbers
             print_numbers(f"{split}, {variant}", numbers)
-            if split == "dev" and args.errors:
+            if split != "test" and args.errors:
                 print_errors(chosen, args.errors)
     if args.dump:
         args.dump.write_text(json.dumps(dumped, ensure_ascii=False), encoding="utf-8")
@@ -200,7 +225,7 @@ def print_numbers(title: str, n: dict[str, dict[str, float]]) -> None:
 
 
 def print_errors(outcomes: list[scoring.Outcome], limit: int) -> None:
-    """Wrong dev turns, to study (printed only, never written into the project)."""
+    """Wrong turns to study (never the test split's; printed only, never saved)."""
     wrong_intent = [o for o in outcomes if o.turn.in_scope and o.intent != o.turn.intent]
     confusions = Counter((o.turn.intent, o.intent) for o in wrong_intent)
     print("  confusions:", ", ".join(f"{g}->{p} {c}" for (g, p), c in confusions.most_common(25)))

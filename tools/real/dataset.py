@@ -12,6 +12,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LABELS = Path(__file__).resolve().parent / "labels.jsonl"
+# Sessions 320-679, whose style the training data was written in (never copied): labelled later
+# by the same rules, they are a second check that what was tuned on dev holds on other sessions.
+STUDIED_LABELS = Path(__file__).resolve().parent / "labels_studied.jsonl"
+STUDIED = "studied"
 CORPUS = ROOT.parent / "shared" / "data" / "jddc" / "sessions.jsonl"
 OUT_OF_SCOPE = "out_of_scope"
 VARIANTS = ("masked", "replaced")
@@ -32,10 +36,7 @@ class Turn:
     handoff: bool
     angry: bool
     context: bool
-
-    @property
-    def split(self) -> str:
-        return split_of(self.session)
+    split: str  # dev | test (sessions 0-319, by split_of) | studied (sessions 320-679)
 
     @property
     def in_scope(self) -> bool:
@@ -47,7 +48,8 @@ def split_of(session: str) -> str:
     return "dev" if int(hashlib.sha1(session.encode()).hexdigest(), 16) % 2 == 0 else "test"
 
 
-def load(labels: Path = LABELS, corpus: Path = CORPUS) -> list[Turn]:
+def load(labels: Path = LABELS, corpus: Path = CORPUS, split: str | None = None) -> list[Turn]:
+    """The labelled turns with their texts; ``split`` None splits by session (``split_of``)."""
     if not corpus.exists():
         raise CorpusMissing(
             f"the real-chat corpus is not at {corpus}: this evaluation needs the JDDC sample "
@@ -79,6 +81,7 @@ def load(labels: Path = LABELS, corpus: Path = CORPUS) -> list[Turn]:
                 handoff=bool(label["handoff"]),
                 angry=bool(label["angry"]),
                 context=bool(label["context"]),
+                split=split or split_of(label["session"]),
             )
         )
     return turns

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from tools.real.__main__ import main
-from tools.real.dataset import LABELS, CorpusMissing, load, replace_masks, split_of
+from tools.real.dataset import (
+    LABELS,
+    STUDIED,
+    STUDIED_LABELS,
+    CorpusMissing,
+    load,
+    replace_masks,
+    split_of,
+)
 
 INTENTS = {
     "greet", "goodbye", "thanks", "affirm", "deny", "stop", "bot_challenge", "order_status",
@@ -75,16 +83,37 @@ def test_without_the_corpus_the_evaluation_skips_with_a_message(
     assert "skipped" in capsys.readouterr().out
 
 
-def test_the_committed_labels_follow_the_rules_and_carry_no_text() -> None:
-    rows = [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) >= 1500
+def _rows(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("path", [LABELS, STUDIED_LABELS], ids=["dev-test", "studied"])
+def test_the_committed_labels_follow_the_rules_and_carry_no_text(path: Path) -> None:
+    rows = _rows(path)
+    assert len(rows) >= 500
     assert len({(r["session"], r["turn"]) for r in rows}) == len(rows)
     for row in rows:
         assert set(row) == {"session", "turn", "intent", "faq_id", "handoff", "angry", "context"}
         assert row["intent"] in INTENTS
         assert (row["faq_id"] in PLANNED_OR_KB) if row["intent"] == "faq" else row["faq_id"] is None
-    splits = {split_of(r["session"]) for r in rows}
-    assert splits == {"dev", "test"}
+
+
+def test_the_evaluation_sets_are_split_by_session_and_never_overlap() -> None:
+    labelled = _rows(LABELS)
+    assert len(labelled) >= 1500
+    assert {split_of(str(r["session"])) for r in labelled} == {"dev", "test"}
+    assert not {r["session"] for r in labelled} & {r["session"] for r in _rows(STUDIED_LABELS)}
+
+
+def test_studied_turns_carry_their_own_split(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(
+        json.dumps({"session": "s-one", "turn": 0, "intent": "greet", "faq_id": None,
+                    "handoff": False, "angry": False, "context": False}),
+        encoding="utf-8",
+    )  # fmt: skip
+    (turn,) = load(labels, _corpus(tmp_path), split=STUDIED)
+    assert turn.split == STUDIED
 
 
 def test_masks_are_replaced_by_realistic_values_the_same_way_each_time() -> None:

@@ -10,7 +10,7 @@ from tools.real.dataset import Turn
 
 def _turn(intent: str, *, faq_id: str | None = None, handoff: bool = False,
           angry: bool = False, context: bool = False) -> Turn:  # fmt: skip
-    return Turn("s", 0, "text", (), intent, faq_id, handoff, angry, context)
+    return Turn("s", 0, "text", (), intent, faq_id, handoff, angry, context, split="dev")
 
 
 def _outcome(turn: Turn, intent: str, *, faq: str = "no_match", offered: tuple[str, ...] = (),
