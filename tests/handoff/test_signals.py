@@ -66,7 +66,24 @@ def test_high_anger_escalates_to_complaints(rules):
     assert compute_signals("你们到底怎么回事", rules, anger=0.8).escalation is None
 
 
-def test_rising_anger_over_three_turns_escalates(rules):
+@pytest.fixture(scope="module")
+def rising_rules(tmp_path_factory: pytest.TempPathFactory):
+    """The shop's rules with an anger_rising rule (the shipped rules leave the kind unused)."""
+    path = tmp_path_factory.mktemp("rules") / "rules.yml"
+    path.write_text(
+        "rules:\n  - {id: anger_rising, kind: anger_rising, priority: 2, team: complaints,"
+        " reason: x, turns: 3, threshold: 0.8}\n",
+        encoding="utf-8",
+    )
+    return load_rules(path)
+
+
+def test_the_shipped_rules_leave_rising_anger_to_the_anger_rule(rules):
+    assert compute_signals("还没好吗", rules, anger=0.82, history=turns(0.2, 0.45)).escalation is None
+
+
+def test_rising_anger_over_three_turns_escalates(rising_rules):
+    rules = rising_rules
     rising = compute_signals("还没好吗", rules, anger=0.82, history=turns(0.2, 0.45))
     assert rising.escalation is not None and rising.escalation.rule_id == "anger_rising"
     assert rising.escalation.matched == "0.20 → 0.45 → 0.82"
@@ -81,8 +98,8 @@ def test_rising_anger_over_three_turns_escalates(rules):
     [(turns(0.5, 0.45), 0.7), (turns(0.45), 0.7), (turns(0.1, 0.2), 0.3)],
     ids=["fell in between", "too few turns", "rising but still calm"],
 )
-def test_anger_that_does_not_keep_rising_does_not_escalate(rules, history, anger):
-    assert compute_signals("嗯", rules, anger=anger, history=history).escalation is None
+def test_anger_that_does_not_keep_rising_does_not_escalate(rising_rules, history, anger):
+    assert compute_signals("嗯", rising_rules, anger=anger, history=history).escalation is None
 
 
 def test_the_same_question_three_times_escalates(rules):
@@ -255,6 +272,7 @@ def test_language(text, language):
         "东西退回去了，钱还没到账",
         "我上周就联系你们说要改发票抬头，怎么到现在还没改好",
         "刚才不是说可以退运费吗",
+        "说好今天下午回复我的，现在还没消息",
     ],
 )
 def test_problems_told_in_a_sentence_of_their_own_go_to_a_person(rules, text):
