@@ -8,6 +8,7 @@ import os
 from dataclasses import replace
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from core import settings as settings_module
 from core.keys import Keys
@@ -33,6 +34,7 @@ class Backends:
         self._return_window_days: int | None = None
         self._rules: tuple[Rule, ...] | None = None
         self._queue: TicketQueue | None = None
+        self._scripts: dict[str, AsyncScript] = {}
 
     @property
     def settings(self) -> Settings:
@@ -75,6 +77,7 @@ class Backends:
         if self._redis is not None:
             await self._redis.aclose()
         self._orders = self._redis = self._queue = None
+        self._scripts.clear()
 
     def queue(self) -> TicketQueue:
         """The ticket queue (its scripts registered once); the hand-overs it opens are counted
@@ -95,6 +98,12 @@ class Backends:
         if self._redis is None:
             self._redis = Redis.from_url(self.settings.effective_redis_url, decode_responses=True)
         return self._redis
+
+    def script(self, source: str) -> AsyncScript:
+        """A Lua script registered once on this process's Redis: sent by its SHA after that."""
+        if source not in self._scripts:
+            self._scripts[source] = self.redis().register_script(source)
+        return self._scripts[source]
 
 
 class UsesBackends:

@@ -51,8 +51,19 @@ def latest_customer_event(tracker: Tracker) -> dict[str, Any] | None:
     return None
 
 
+def latest_message(tracker: Tracker) -> dict[str, Any]:
+    """The latest message as Rasa parsed it (text, intent ranking, entities), or {}."""
+    return dict(tracker.latest_message or {})
+
+
 def latest_text(tracker: Tracker) -> str:
-    return str((tracker.latest_message or {}).get("text") or "")
+    return str(latest_message(tracker).get("text") or "")
+
+
+def reply_language(tracker: Tracker) -> str:
+    """The language to answer in: English when the ``language`` slot says so, else Chinese
+    (the shop's language, also for a conversation whose language is not known yet)."""
+    return "en" if tracker.get_slot("language") == "en" else "zh"
 
 
 def mentioned_orders(tracker: Tracker) -> list[str]:
@@ -155,7 +166,7 @@ def question(tracker: Tracker) -> str:
         text = str(event.get("text") or "") if event.get("event") == "user" else ""
         if text and not text.startswith("/"):
             return text
-    return str((tracker.latest_message or {}).get("text") or "")
+    return latest_text(tracker)
 
 
 def misunderstood_in_a_row(tracker: Tracker) -> int:

@@ -11,7 +11,12 @@ from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backends import UsesBackends
-from actions.conversation import NOT_UNDERSTOOD, misunderstood_in_a_row
+from actions.conversation import (
+    NOT_UNDERSTOOD,
+    latest_message,
+    misunderstood_in_a_row,
+    reply_language,
+)
 from actions.handoff import hand_to_person
 from handoff.signals import CaseFacts, case_escalation
 
@@ -28,8 +33,8 @@ class ActionAskAffirmation(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        message = tracker.latest_message or {}
-        language = "en" if tracker.get_slot("language") == "en" else "zh"
+        message = latest_message(tracker)
+        language = reply_language(tracker)
         entities = {
             e["entity"]: e["value"]
             for e in message.get("entities", [])

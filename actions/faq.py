@@ -10,6 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import question as customer_question
+from actions.conversation import reply_language
 from core import settings as settings_module
 from core.texts import Texts
 from faq.knowledge import Entry
@@ -38,7 +39,7 @@ class ActionAnswerFaq(Action):
     ) -> list[dict[str, Any]]:
         # Building the index (first use) and encoding are blocking CPU work: worker thread.
         retriever = await asyncio.to_thread(self._current)
-        language = "en" if tracker.get_slot("language") == "en" else "zh"
+        language = reply_language(tracker)
         chosen = next(tracker.get_latest_entity_values("faq_id"), None)
         if chosen == NONE_OF_THESE:  # the customer asked something else: say so honestly
             dispatcher.utter_message(response="utter_faq_unknown")

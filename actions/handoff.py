@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from actions.conversation import (
     faq_answers,
     mentioned_orders,
+    reply_language,
     router_metadata,
     transcript,
     verified_orders,
@@ -57,9 +58,10 @@ class ActionHandoff(UsesOrderDesk, Action):
             metadata.get("channel", ""),
             transcript(tracker),
             reasons=(escalation.reason,),
+            reasons_en=(escalation.reason_en,) if escalation.reason_en else (),
             priority=escalation.priority,
             team=escalation.team,
-            language=tracker.get_slot("language") or "zh",
+            language=reply_language(tracker),
             slots={
                 name: value
                 for name, value in tracker.current_slot_values().items()
@@ -106,7 +108,7 @@ class ActionHandoff(UsesOrderDesk, Action):
     async def _explicit_request(self) -> Escalation:
         """The shop's rule for a customer who asks for a human in words the router did not match."""
         rule = next(r for r in await self._backends.rules() if r.id == EXPLICIT_REQUEST_RULE)
-        return Escalation(rule.id, rule.priority, rule.team, rule.reason, "")
+        return Escalation(rule.id, rule.priority, rule.team, rule.reason, "", rule.reason_en)
 
 
 def order_card(order: Order, *, verified: bool) -> dict[str, Any]:

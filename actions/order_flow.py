@@ -15,7 +15,7 @@ from rasa_sdk.events import SlotSet
 from redis.exceptions import RedisError
 
 from actions.backends import Backends, UsesBackends
-from actions.conversation import latest_customer_event
+from actions.conversation import latest_customer_event, reply_language
 from core.texts import Texts
 from orders.client import TIMEOUT, OrderBackend
 from orders.models import Order, OrderError, OrderErrorKind
@@ -51,6 +51,9 @@ _LATEST = re.compile(r"最近|最新|刚[买下拍]|上一[单个笔]|latest|las
 
 # One INCR and the lock's clock in one step: the 15 minutes run from the third wrong try.
 _RECORD_FAILURE = """
+-- KEYS[1] the order's wrong tries in this conversation
+-- ARGV[1] the lock's seconds, ARGV[2] the tries that lock it
+-- Returns the wrong tries so far
 local failures = redis.call('INCR', KEYS[1])
 if failures == 1 or failures == tonumber(ARGV[2]) then
     redis.call('EXPIRE', KEYS[1], ARGV[1])
@@ -79,7 +82,7 @@ def end_of_flow() -> list[dict[str, Any]]:
 
 def return_kind_name(tracker: Tracker, kind: str, texts: Texts) -> str:
     """How the customer's language names the request (core/messages.yml)."""
-    language = "en" if tracker.get_slot("language") == "en" else "zh"
+    language = reply_language(tracker)
     return texts.get(f"return_kind_{kind}", language) if kind in RETURN_KINDS else ""
 
 
@@ -115,12 +118,9 @@ class OrderDesk:
     async def record_failure(self, conversation_id: str, order_id: str) -> int:
         with _verification_store():
             return int(
-                await self._backends.redis().eval(
-                    _RECORD_FAILURE,
-                    1,
-                    self._failures_key(conversation_id, order_id),
-                    str(VERIFY_LOCK_SECONDS),
-                    str(VERIFY_ATTEMPTS),
+                await self._backends.script(_RECORD_FAILURE)(
+                    keys=[self._failures_key(conversation_id, order_id)],
+                    args=[str(VERIFY_LOCK_SECONDS), str(VERIFY_ATTEMPTS)],
                 )
             )
 

@@ -21,7 +21,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backends import Backends
-from actions.conversation import channel_customer, latest_text
+from actions.conversation import channel_customer, latest_message, latest_text
 from actions.order_flow import (
     CHECK_LOCKED,
     CHECK_NOT_FOUND,
@@ -107,7 +107,7 @@ class OrderFormValidation(UsesOrderDesk, Action, ABC):
     ) -> list[dict[str, Any]]:
         step = Step()
         if _asked(tracker) is None:
-            said = {e.get("entity") for e in tracker.latest_message.get("entities", [])}
+            said = {e.get("entity") for e in latest_message(tracker).get("entities", [])}
             for slot in self.own_slots:
                 if slot not in said and tracker.get_slot(slot) is not None:
                     step.updates[slot] = None

@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from redis.exceptions import RedisError
 
 from actions.backends import UsesBackends
+from actions.conversation import latest_text, reply_language
 from orders.catalogue import alternative, match_product
 from orders.models import OrderError
 from orders.restock import RestockAlerts
@@ -29,7 +30,7 @@ class ActionCheckStock(UsesBackends, Action):
         except OrderError:
             dispatcher.utter_message(response="utter_order_backend_down")
             return []
-        text = (tracker.latest_message or {}).get("text") or ""
+        text = latest_text(tracker)
         product = match_product(text, list(tracker.get_latest_entity_values("product")), products)
         if product is None:
             dispatcher.utter_message(response="utter_ask_product")
@@ -77,9 +78,7 @@ class ActionSubscribeRestock(UsesBackends, Action):
             backends.redis(), backends.keys, backends.settings.conversation_ttl_seconds
         )
         try:
-            await alerts.subscribe(
-                product.sku, tracker.sender_id, tracker.get_slot("language") or "zh"
-            )
+            await alerts.subscribe(product.sku, tracker.sender_id, reply_language(tracker))
         except RedisError:
             dispatcher.utter_message(response="utter_restock_failed")
             return []

@@ -407,6 +407,7 @@ class Router:
             channel,
             turns,
             reasons=(rule.reason,),
+            reasons_en=(rule.reason_en,),
             priority=rule.priority,
             team=rule.team,
             language=signals.language,

@@ -10,6 +10,10 @@ from typing import Any
 from core.masking import mask_text
 from core.texts import console_texts
 
+# The teams that take complaints (as handoff/supervision.py's COMPLAINT_TEAMS): their tickets
+# get the step of registering the complaint.
+COMPLAINT_TEAMS = frozenset({"complaints", "supervisor"})
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -54,12 +58,14 @@ def build_packet(
     reasons: tuple[str, ...],
     priority: int,
     team: str,
+    reasons_en: tuple[str, ...] = (),
     language: str = "zh",
     slots: dict[str, Any] | None = None,
     orders: tuple[dict[str, Any], ...] = (),
     faq_answers: tuple[str, ...] = (),
 ) -> ContextPacket:
-    """Assemble the packet with personal data masked in the transcript and a three-element summary."""
+    """Assemble the packet with personal data masked in the transcript and a three-element summary.
+    ``reasons_en``: the reasons in English, for the English summary (the Chinese ones without)."""
     masked = tuple(replace(t, text=mask_text(t.text)) for t in turns)
     now = time.time()
     return ContextPacket(
@@ -75,9 +81,9 @@ def build_packet(
         slots={k: v for k, v in (slots or {}).items() if v is not None},
         orders=orders,
         faq_answers=faq_answers,
-        suggested_steps=suggest_steps(reasons, orders),
-        summary_en=summarise(masked, reasons, now, "en"),
-        suggested_steps_en=suggest_steps(reasons, orders, "en"),
+        suggested_steps=suggest_steps(team, orders),
+        summary_en=summarise(masked, reasons_en or reasons, now, "en"),
+        suggested_steps_en=suggest_steps(team, orders, "en"),
     )
 
 
@@ -113,12 +119,13 @@ def _describes(turn: Turn) -> bool:
 
 
 def suggest_steps(
-    reasons: tuple[str, ...], orders: tuple[dict[str, Any], ...], language: str = "zh"
+    team: str, orders: tuple[dict[str, Any], ...], language: str = "zh"
 ) -> tuple[str, ...]:
     steps = ["step_apologise"]
     if orders:
         steps.append("step_check_order")
-    if any("投诉" in r or "危机" in r for r in reasons):  # a complaint, as the rules word it
+    # A complaint by the team the rule sent it to, not by the wording of its reason.
+    if team in COMPLAINT_TEAMS:
         steps.append("step_register_complaint")
     steps.append("step_confirm_solved")
     texts = console_texts()

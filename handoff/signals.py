@@ -38,7 +38,9 @@ CASE_KINDS = (
 # Kinds the router checks on what happened to a message: the bot gave it no answer at all.
 SYSTEM_KINDS = ("no_answer",)
 RULE_KINDS = TEXT_KINDS + CASE_KINDS + SYSTEM_KINDS
-_COMMON_SETTINGS = frozenset({"id", "kind", "priority", "team", "reason"})
+_COMMON_SETTINGS = frozenset({"id", "kind", "priority", "team", "reason", "reason_en"})
+# A rule without ``reason_en`` still works: the agent's English summary shows the Chinese reason.
+_REQUIRED_SETTINGS = _COMMON_SETTINGS - {"kind", "reason_en"}
 # The settings each kind reads (anything else in a rule is a typo and refused), with defaults.
 _SETTINGS: dict[str, dict[str, Any]] = {
     "keywords": {"keywords": None},
@@ -66,6 +68,7 @@ class Rule:
     priority: int
     team: str
     reason: str
+    reason_en: str  # the reason in English, for the packet's English summary
     keywords: tuple[str, ...] = ()
     patterns: tuple[re.Pattern[str], ...] = ()
     threshold: float = 0.0
@@ -92,6 +95,8 @@ class Escalation:
     team: str
     reason: str
     matched: str
+    # Last and with a default: escalations stored before it existed still load.
+    reason_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,10 +171,9 @@ def load_rules(path: Path = RULES_FILE) -> tuple[Rule, ...]:
         unknown = set(raw) - _COMMON_SETTINGS - set(defaults)
         if unknown:
             raise ValueError(f"{where}: {kind} takes no {', '.join(sorted(unknown))}")
-        missing = {name for name, default in defaults.items() if default is None} - set(raw)
-        if missing or not _COMMON_SETTINGS - {"kind"} <= set(raw):
-            needed = sorted(missing | (_COMMON_SETTINGS - {"kind"} - set(raw)))
-            raise ValueError(f"{where} needs {', '.join(needed)}")
+        required = _REQUIRED_SETTINGS | {n for n, default in defaults.items() if default is None}
+        if missing := required - set(raw):
+            raise ValueError(f"{where} needs {', '.join(sorted(missing))}")
         settings = {name: raw.get(name, default) for name, default in defaults.items()}
         try:
             rule = Rule(
@@ -178,6 +182,7 @@ def load_rules(path: Path = RULES_FILE) -> tuple[Rule, ...]:
                 priority=int(raw["priority"]),
                 team=str(raw["team"]),
                 reason=str(raw["reason"]),
+                reason_en=str(raw.get("reason_en") or raw["reason"]),
                 keywords=tuple(str(k).lower() for k in settings.get("keywords") or ()),
                 patterns=tuple(re.compile(str(p)) for p in settings.get("patterns") or ()),
                 threshold=float(settings.get("threshold") or 0.0),
@@ -202,7 +207,7 @@ def load_rules(path: Path = RULES_FILE) -> tuple[Rule, ...]:
 def _check(rule: Rule, where: str) -> None:
     if rule.team not in TEAMS:
         raise ValueError(f"{where}: team must be one of {', '.join(TEAMS)}, not {rule.team!r}")
-    if not rule.reason.strip():
+    if not rule.reason.strip() or not rule.reason_en.strip():
         raise ValueError(f"{where} needs a reason for the agent")
     if rule.kind == "keywords" and not rule.keywords:
         raise ValueError(f"{where} needs keywords")
@@ -269,7 +274,7 @@ def _winner(matched: Sequence[tuple[Rule, str]]) -> Escalation | None:
     if not matched:
         return None
     rule, found = matched[0]
-    return Escalation(rule.id, rule.priority, rule.team, rule.reason, found)
+    return Escalation(rule.id, rule.priority, rule.team, rule.reason, found, rule.reason_en)
 
 
 def _case_match(rule: Rule, facts: CaseFacts) -> str:

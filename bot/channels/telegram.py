@@ -143,11 +143,13 @@ class TelegramInbox:
         else:
             kind = next((k for field, k in RECEIVED_KINDS if getattr(message, field, None)), "")
             label = self.texts.get(kind or "received_other", "zh")
-            caption = (message.caption or "").strip()
+            detail = (message.caption or "").strip()
+            if message.location is not None:  # where, for the agent: latitude,longitude
+                detail = f"{message.location.latitude},{message.location.longitude}"
             await self.inbound.take(
                 conversation_id,
                 CHANNEL,
-                f"{label} {caption}".strip(),
+                f"{label} {detail}".strip(),
                 sent_id=sent_id,
                 unreadable=True,
             )

@@ -181,6 +181,8 @@ class WeChatInbox:
     store: ConversationStore
     window: ReplyWindow
     texts: Texts
+    redis: Redis
+    keys: Keys
 
 
 WECHAT = web.AppKey("wechat", WeChatInbox)
@@ -241,7 +243,10 @@ async def _take(inbox: WeChatInbox, message: WxInbound) -> None:
     if kind == "event":
         await _take_event(inbox, conversation_id, message)
         return
-    await inbox.window.customer_wrote(conversation_id)
+    # A push WeChat repeats (stored already under its MsgId) opens no fresh window: the
+    # messages sent since still count. Inbound.take skips it.
+    if not await inbox.redis.exists(inbox.keys.sent_message(conversation_id, message.dedupe_key)):
+        await inbox.window.customer_wrote(conversation_id)
     if kind == "text":
         button = (
             await tapped(inbox.store, conversation_id, message.menu_id) if message.menu_id else None

@@ -109,8 +109,8 @@ ERRORS = ErrorCodes(
     closed={
         95001: "quota_used",
         95002: "window_closed",
-        95013: "window_closed",
-        95018: "window_closed",
+        95013: "session_ended",
+        95018: "with_servicer",
     },
     # The message itself is wrong: 40008 msgtype, 40058 a parameter, 40096 the external_userid,
     # 44004 empty, 45002 too long, 95000 / 95004 the open_kfid.

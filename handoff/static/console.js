@@ -135,6 +135,8 @@
     quota_used: "回复条数已用完 · no messages left in the window",
     unfollowed: "客户已取消关注 · the customer unfollowed",
     blocked: "客户已屏蔽 · the customer blocked the bot",
+    session_ended: "企业微信会话已结束 · the WeCom session has ended",
+    with_servicer: "会话在企业微信排队或由企业微信客服接待 · the session is queued for or with a WeCom servicer",
   };
 
   // A messaging-app customer: how many messages may still reach them, and what did not.

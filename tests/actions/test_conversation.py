@@ -1,7 +1,14 @@
 """What the actions read from the tracker: applied events, so a message the two-stage fallback
 rewound does not count, except where counting those is the point."""
 
-from actions.conversation import latest_customer_event, misunderstood_in_a_row, open_problems
+from actions.conversation import (
+    latest_customer_event,
+    latest_message,
+    latest_text,
+    misunderstood_in_a_row,
+    open_problems,
+    reply_language,
+)
 from tests.actions.conftest import tracker
 
 
@@ -39,3 +46,18 @@ def test_the_latest_customer_message_carries_kefus_id():
     events = [user("greet", message_id="m-1"), {"event": "bot", "text": "您好"}]
     assert latest_customer_event(tracker(events=events))["message_id"] == "m-1"
     assert latest_customer_event(tracker(events=[])) is None
+
+
+def test_the_reply_language_is_english_only_when_the_slot_says_so():
+    assert reply_language(tracker(slots={"language": "en"})) == "en"
+    assert [reply_language(tracker(slots={"language": v})) for v in ("zh", None, "ja")] == [
+        "zh",
+        "zh",
+        "zh",
+    ]
+
+
+def test_the_latest_message_is_read_in_one_place():
+    latest = tracker("还有货吗", entities=[{"entity": "product", "value": "吹风机"}])
+    assert latest_message(latest)["entities"] == [{"entity": "product", "value": "吹风机"}]
+    assert latest_text(latest) == "还有货吗"

@@ -104,6 +104,9 @@ async def test_the_rule_of_the_customer_message_survives_the_escalate_external_i
     assert ticket is not None and ticket.reasons == ("angry",) and ticket.team == "complaints"
     packet = await TicketQueue(redis, keys, 60).packet(ticket_id)
     assert [t["text"] for t in packet["turns"]] == ["我的快递怎么还没到，电话138****5678"]
+    # An escalation without an English reason (sent before there were any) keeps the Chinese.
+    assert "Wants: 客户情绪激动." in packet["summary_en"]
+    assert any("complaint" in step for step in packet["suggested_steps_en"])
 
 
 async def test_a_paraphrased_request_uses_the_shops_explicit_request_rule(
@@ -121,6 +124,10 @@ async def test_a_paraphrased_request_uses_the_shops_explicit_request_rule(
         and ticket.reasons == ("explicit_request",)
         and ticket.team == "after_sale"
     )
+    packet = await TicketQueue(redis, keys, 60).packet(ticket_id)
+    assert "诉求：客户明确要求人工客服。" in packet["summary"]
+    assert "Wants: The customer asks for a human agent." in packet["summary_en"]
+    assert not any("complaint" in step for step in packet["suggested_steps_en"])
 
 
 async def test_redis_down_is_an_apology(monkeypatch, make_tracker):

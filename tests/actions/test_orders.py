@@ -12,7 +12,13 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.order_flow import FLOW_SLOTS
+from actions.backends import Backends
+from actions.order_flow import (
+    _RECORD_FAILURE,
+    FLOW_SLOTS,
+    VERIFY_LOCK_SECONDS,
+    OrderDesk,
+)
 from actions.order_forms import (
     ValidateOrderCancelForm,
     ValidateOrderChangeForm,
@@ -158,6 +164,23 @@ async def test_three_wrong_tries_lock_the_order_for_this_conversation(store):
         turn(order.receiver_phone[-4:], asked="phone_last4", slots={"order_id": order.id}),
     )
     assert slots["verified_order"] == order.id
+
+
+async def test_a_wrong_try_is_counted_by_a_script_registered_once_per_process(store):
+    backends = Backends()
+    conversation = f"web-{uuid.uuid4().hex[:12]}"
+    try:
+        assert await OrderDesk(backends).record_failure(conversation, "o-1") == 1
+        redis = backends.redis()
+        script = backends.script(_RECORD_FAILURE)
+        # A new desk (one per action) on the process's backends sends the script by its SHA.
+        assert await OrderDesk(backends).record_failure(conversation, "o-1") == 2
+        assert backends.script(_RECORD_FAILURE) is script
+        assert await redis.script_exists(script.sha) == [True]
+        ttl = await redis.ttl(backends.keys.verify_failures(conversation, "o-1"))
+        assert 0 < ttl <= VERIFY_LOCK_SECONDS
+    finally:
+        await backends.aclose()
 
 
 async def test_the_wrong_digits_say_how_many_tries_are_left(store):

@@ -55,13 +55,18 @@ def test_the_summary_and_the_steps_are_in_english_too():
         "web",
         turns,
         reasons=("客户提到投诉渠道（危机投诉）", "客户明确要求人工客服"),
+        reasons_en=("The customer mentions a complaint channel", "The customer asks for a human"),
         priority=3,
         team="supervisor",
         orders=({"id": "2025110300012"},),
     )
     assert packet.summary_en.startswith("Time: ")
     assert "Problem: 我要投诉，快递三天没动." in packet.summary_en
-    assert "Wants: 客户提到投诉渠道（危机投诉）, 客户明确要求人工客服." in packet.summary_en
+    assert (
+        "Wants: The customer mentions a complaint channel, The customer asks for a human."
+        in packet.summary_en
+    )
+    assert "诉求：客户提到投诉渠道（危机投诉）、客户明确要求人工客服" in packet.summary
     assert len(packet.suggested_steps_en) == len(packet.suggested_steps) == 4
     assert any("complaint" in step for step in packet.suggested_steps_en)
     assert packet.to_dict()["summary_en"] == packet.summary_en
@@ -72,3 +77,20 @@ def test_a_summary_with_nothing_described_says_so_in_both_languages():
     assert "问题：（客户尚未描述问题）。诉求：人工协助。" in packet.summary
     assert "Problem: (not described yet). Wants: help from a person." in packet.summary_en
     assert len(packet.suggested_steps_en) == len(packet.suggested_steps) == 2
+
+
+def test_the_complaint_step_follows_the_team_not_the_wording_of_the_reason():
+    def steps(team: str, reason: str) -> tuple[str, ...]:
+        packet = build_packet("c5", "web", [], reasons=(reason,), priority=2, team=team)
+        return packet.suggested_steps
+
+    angry = steps("complaints", "客户情绪激动，需人工安抚后处理")
+    assert len(angry) == len(steps("supervisor", "VIP 客户，需人工优先服务")) == 3
+    assert angry[1] not in steps("after_sale", "客户说要投诉快递"), "no complaint team, no step"
+
+
+def test_without_english_reasons_the_english_summary_keeps_the_chinese_ones():
+    packet = build_packet(
+        "c6", "web", [], reasons=("客户明确要求人工客服",), priority=2, team="after_sale"
+    )
+    assert "Wants: 客户明确要求人工客服." in packet.summary_en

@@ -3,10 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from core.language import detect_language
+from core.language import HAN, detect_language
 from handoff.signals import (
     CASE_KINDS,
     CaseFacts,
+    Signals,
     TurnSignals,
     case_escalation,
     compute_signals,
@@ -66,24 +67,7 @@ def test_high_anger_escalates_to_complaints(rules):
     assert compute_signals("你们到底怎么回事", rules, anger=0.8).escalation is None
 
 
-@pytest.fixture(scope="module")
-def rising_rules(tmp_path_factory: pytest.TempPathFactory):
-    """The shop's rules with an anger_rising rule (the shipped rules leave the kind unused)."""
-    path = tmp_path_factory.mktemp("rules") / "rules.yml"
-    path.write_text(
-        "rules:\n  - {id: anger_rising, kind: anger_rising, priority: 2, team: complaints,"
-        " reason: x, turns: 3, threshold: 0.8}\n",
-        encoding="utf-8",
-    )
-    return load_rules(path)
-
-
-def test_the_shipped_rules_leave_rising_anger_to_the_anger_rule(rules):
-    assert compute_signals("还没好吗", rules, anger=0.82, history=turns(0.2, 0.45)).escalation is None
-
-
-def test_rising_anger_over_three_turns_escalates(rising_rules):
-    rules = rising_rules
+def test_rising_anger_over_three_turns_escalates(rules):
     rising = compute_signals("还没好吗", rules, anger=0.82, history=turns(0.2, 0.45))
     assert rising.escalation is not None and rising.escalation.rule_id == "anger_rising"
     assert rising.escalation.matched == "0.20 → 0.45 → 0.82"
@@ -98,8 +82,8 @@ def test_rising_anger_over_three_turns_escalates(rising_rules):
     [(turns(0.5, 0.45), 0.7), (turns(0.45), 0.7), (turns(0.1, 0.2), 0.3)],
     ids=["fell in between", "too few turns", "rising but still calm"],
 )
-def test_anger_that_does_not_keep_rising_does_not_escalate(rising_rules, history, anger):
-    assert compute_signals("嗯", rising_rules, anger=anger, history=history).escalation is None
+def test_anger_that_does_not_keep_rising_does_not_escalate(rules, history, anger):
+    assert compute_signals("嗯", rules, anger=anger, history=history).escalation is None
 
 
 def test_the_same_question_three_times_escalates(rules):
@@ -331,3 +315,32 @@ def test_a_pattern_that_is_no_regular_expression_is_refused_naming_the_rule(tmp_
     )
     with pytest.raises(ValueError, match=r"broken.*no regular expression"):
         load_rules(path)
+
+
+def test_every_shipped_rule_gives_the_agent_its_reason_in_english_too(rules):
+    for rule in rules:
+        assert rule.reason_en and not HAN.search(rule.reason_en), rule.id
+    escalation = compute_signals("我要投诉你们", rules).escalation
+    assert escalation is not None and escalation.reason_en == rules[0].reason_en
+
+
+def test_a_rule_without_an_english_reason_keeps_the_chinese_one(tmp_path: Path):
+    path = tmp_path / "rules.yml"
+    path.write_text(
+        "rules:\n  - {id: v, kind: vip_customer, priority: 2, team: after_sale, reason: 贵宾}\n"
+        "  - {id: w, kind: vip_customer, priority: 2, team: after_sale, reason: 贵宾,"
+        " reason_zh: 贵宾}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="takes no reason_zh"):
+        load_rules(path)
+    path.write_text(path.read_text(encoding="utf-8").split("\n  - {id: w")[0] + "\n")
+    [rule] = load_rules(path)
+    assert rule.reason_en == "贵宾"
+
+
+def test_an_escalation_stored_before_english_reasons_still_loads():
+    record = {"language": "zh", "negative": 0.1, "anger": 0.2, "fired": ["angry"]}
+    old = {"rule_id": "angry", "priority": 2, "team": "complaints", "reason": "r", "matched": "m"}
+    signals = Signals.from_metadata({**record, "escalation": old})
+    assert signals.escalation is not None and signals.escalation.reason_en == ""

@@ -4,15 +4,18 @@ updates, limits and errors) and a stub Rasa: by long polling and by webhook."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
 
 from bot.channels.setup import CHANNELS
 from bot.channels.telegram import SECRET_HEADER, webhook_secret
 from bot.launch import free_port
 from bot.server import create_app
+from core.keys import Keys
 from core.settings import Settings
 from tests.bot.conftest import RasaStub
 from tests.waiting import async_wait_until
@@ -114,12 +117,37 @@ async def test_an_update_delivered_twice_is_answered_once(
     assert len(telegram.sent_to(CHAT)) == 2
 
 
-async def test_a_photo_gets_a_please_type(
-    polling: TestClient, telegram: FakeTelegram, rasa: RasaStub
+VOICE = {"file_id": "AwACAgUAAxkBAAIVoice", "file_unique_id": "AgADVoice", "duration": 4}
+
+
+@pytest.mark.parametrize(
+    ("sends", "seen"),
+    [
+        (lambda fake: fake.user_sends_photo(CHAT, caption="这个坏了"), "[图片] 这个坏了"),
+        # The fake has no voice of its own: a voice message as Telegram sends one.
+        (lambda fake: fake._user_message(CHAT, None, {"voice": VOICE}), "[语音]"),
+        (
+            lambda fake: fake.user_sends_location(CHAT, 31.230416, 121.473701),
+            "[位置] 31.230416,121.473701",
+        ),
+    ],
+    ids=["photo", "voice", "location"],
+)
+async def test_a_photo_voice_message_or_location_gets_a_please_type_and_the_agent_sees_it(
+    polling: TestClient,
+    telegram: FakeTelegram,
+    rasa: RasaStub,
+    redis: Redis,
+    keys: Keys,
+    sends: Callable[[FakeTelegram], object],
+    seen: str,
 ):
-    telegram.user_sends_photo(CHAT, caption="这个坏了")
+    sends(telegram)
     [answer] = await sent(telegram, 1)
     assert "文字" in answer.text and rasa.received == []
+    transcript = await redis.xrange(keys.transcript(f"tg-{CHAT}"))
+    customer_said = json.loads(transcript[0][1]["m"])
+    assert (customer_said["role"], customer_said["text"]) == ("customer", seen)
 
 
 async def test_a_customer_who_blocked_the_bot_shows_as_undelivered(

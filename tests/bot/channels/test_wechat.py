@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.channels.setup import CHANNELS
+from bot.channels.wxxml import build_xml
 from bot.launch import free_port
 from bot.server import create_app
 from bot.state import SERVICES
@@ -127,6 +128,26 @@ async def test_a_push_wechat_repeats_is_answered_once(
     assert len(wechat.deliveries) == 2
 
 
+async def test_a_repeated_push_does_not_give_the_window_its_messages_back(
+    client, wechat: FakeWeChat, customer: Customer
+):
+    first = await customer.says("在吗")
+    await delivered(wechat, 1)
+    window = client.app[CHANNELS].window
+
+    async def one_counted() -> bool:
+        return (await window.state(f"wx-{OPENID}")).remaining == 4
+
+    await async_wait_until(one_counted, timeout=10, what="the answer counted in the window")
+    # WeChat repeats the push: the same message, not a new one opening a fresh window.
+    assert (await wechat.push_again(first)).outcome == "ack"
+    assert (await window.state(f"wx-{OPENID}")).remaining == 4
+    # A new message does open it again.
+    await customer.says("好的")
+    await delivered(wechat, 2)
+    await async_wait_until(one_counted, timeout=10, what="a fresh window with one answer")
+
+
 async def test_forged_malformed_and_stale_pushes_are_refused_and_nothing_is_stored(
     client, redis: Redis, keys: Keys
 ):
@@ -160,15 +181,63 @@ async def test_signed_but_malformed_stale_or_oversized_pushes_are_refused(
     assert [key async for key in redis.scan_iter(match=f"{keys.prefix}:conv:*")] == []
 
 
-async def test_a_photo_gets_a_polite_please_type_and_the_agent_sees_it(
-    client, wechat: FakeWeChat, rasa: RasaStub, redis: Redis, keys: Keys, customer: Customer
+@pytest.mark.parametrize(
+    ("kind", "seen"), [("image", "[图片] MEDIA123"), ("voice", "[语音] MEDIA123")]
+)
+async def test_a_photo_or_voice_message_gets_a_polite_please_type_and_the_agent_sees_it(
+    client,
+    wechat: FakeWeChat,
+    rasa: RasaStub,
+    redis: Redis,
+    keys: Keys,
+    customer: Customer,
+    kind: str,
+    seen: str,
 ):
-    await customer.sends("image", "MEDIA123")
+    await customer.sends(kind, "MEDIA123")  # a voice message without WeChat's recognition
     [answer] = await delivered(wechat, 1)
     assert "文字" in answer
     assert rasa.received == []  # nothing for the bot to read
     transcript = await redis.xrange(keys.transcript(f"wx-{OPENID}"))
-    assert "[图片] MEDIA123" in transcript[0][1]["m"]
+    assert seen in transcript[0][1]["m"]
+
+
+async def test_a_shared_location_gets_a_polite_please_type_and_the_agent_sees_the_place(
+    client,
+    wechat: FakeWeChat,
+    rasa: RasaStub,
+    redis: Redis,
+    keys: Keys,
+    customer: Customer,
+    mode: str,
+):
+    await customer.says("在吗")
+    await delivered(wechat, 1)
+    # The fake pushes no locations: posted as WeChat pushes one, signed (and encrypted).
+    fields: dict[str, str | int] = {
+        "ToUserName": wechat.account,
+        "FromUserName": OPENID,
+        "CreateTime": int(time.time()),
+        "MsgType": "location",
+        "Location_X": "31.230416",
+        "Location_Y": "121.473701",
+        "Scale": 15,
+        "Label": "上海市黄浦区人民大道200号",
+        "MsgId": 25_000_000_000_000_001,
+    }
+    timestamp, nonce, query = wechat.signed_query()
+    body = build_xml(fields)
+    if mode == "encrypted":
+        ciphertext, msg_signature = wechat.crypto.encrypt(body, nonce, timestamp)
+        query |= {"encrypt_type": "aes", "msg_signature": msg_signature}
+        body = build_xml({"ToUserName": wechat.account, "Encrypt": ciphertext})
+    response = await client.post("/channels/wechat", params=query, data=body.encode())
+    assert (response.status, await response.text()) == (200, "success")
+    answer = (await delivered(wechat, 2))[1]
+    assert "文字" in answer
+    assert [r["message"] for r in rasa.received] == ["在吗"]
+    transcript = await redis.xrange(keys.transcript(f"wx-{OPENID}"))
+    assert any("[位置] 上海市黄浦区人民大道200号" in entry["m"] for _, entry in transcript)
 
 
 async def test_buttons_arrive_as_a_menu_and_a_tap_reaches_the_bot_as_its_payload(

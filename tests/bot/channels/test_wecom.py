@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from bot.channels.outbox import DeliveryFailed, FailureKind
 from bot.channels.setup import CHANNELS
-from bot.channels.wecom import WECOM, sync_all
+from bot.channels.wecom import ERRORS, WECOM, sync_all
 from bot.channels.wxxml import build_xml
 from bot.server import create_app
 from bot.state import SERVICES
@@ -153,15 +154,40 @@ async def test_a_forged_or_foreign_callback_is_refused_and_nothing_is_stored(
     assert wecom.calls[SYNC_PATH] == 0
 
 
-async def test_a_photo_gets_a_polite_please_type_and_the_agent_sees_it(
-    client, wecom: FakeWeCom, rasa: RasaStub, redis: Redis, keys: Keys
+LOCATION = {
+    "latitude": 31.230416,
+    "longitude": 121.473701,
+    "name": "人民广场",
+    "address": "上海市黄浦区人民大道200号",
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "section", "seen"),
+    [
+        ("image", {"media_id": "MEDIA123"}, "[图片] MEDIA123"),
+        ("voice", {"media_id": "MEDIA123"}, "[语音] MEDIA123"),
+        ("location", LOCATION, "[位置] 人民广场 上海市黄浦区人民大道200号"),
+    ],
+)
+async def test_a_photo_voice_message_or_location_gets_a_polite_please_type_and_the_agent_sees_it(
+    client,
+    wecom: FakeWeCom,
+    rasa: RasaStub,
+    redis: Redis,
+    keys: Keys,
+    kind: str,
+    section: dict,
+    seen: str,
 ):
-    await wecom.customer_sends(CUSTOMER, media=("image", "MEDIA123"))
+    await wecom.customer_sends(CUSTOMER, media=(kind, ""), notify=False)
+    wecom.messages[-1][kind] = section  # what WeCom's sync_msg carries for the kind
+    await wecom.notify()
     [answer] = await delivered(wecom, 1)
     assert "文字" in answer
     assert rasa.received == []  # nothing for the bot to read
     transcript = await redis.xrange(keys.transcript(CONVERSATION))
-    assert "[图片] MEDIA123" in transcript[0][1]["m"]
+    assert seen in transcript[0][1]["m"]
 
 
 async def test_buttons_arrive_as_a_menu_and_a_tap_reaches_the_bot_as_its_payload(
@@ -260,3 +286,40 @@ async def test_past_the_five_messages_of_the_window_a_message_is_shown_as_undeli
     assert undelivered.text == "回复4" and undelivered.reason == "quota_used"
     assert len(wecom.deliveries) == 5
     assert not (await channels.window.state(CONVERSATION)).open
+
+
+async def test_a_message_after_the_session_ended_is_undelivered_for_that_reason(
+    client, wecom: FakeWeCom, app_store
+):
+    await wecom.customer_sends(CUSTOMER, "你好")
+    await delivered(wecom, 1)
+    wecom.end_session(CUSTOMER)  # a WeCom servicer closed it: 95013 until the customer writes
+    await app_store.append(
+        ChatMessage(CONVERSATION, Role.AGENT, "还有别的问题吗", time.time(), author="agent1")
+    )
+    channels = client.app[CHANNELS]
+
+    async def refused() -> list:
+        return await channels.outbox.undelivered(CONVERSATION)
+
+    [undelivered] = await async_wait_until(refused, timeout=10, what="the undelivered record")
+    # Not the 48-hour window (still open on kefu's side): the session itself ended.
+    assert (undelivered.text, undelivered.reason) == ("还有别的问题吗", "session_ended")
+    assert undelivered.kind == "closed"
+    assert (await channels.window.state(CONVERSATION)).open
+    assert len(wecom.deliveries) == 1
+
+
+@pytest.mark.parametrize(
+    ("errcode", "reason"),
+    [
+        (95001, "quota_used"),
+        (95002, "window_closed"),
+        (95013, "session_ended"),
+        (95018, "with_servicer"),
+    ],
+)
+def test_each_unreachable_errcode_has_its_own_reason(errcode: int, reason: str):
+    with pytest.raises(DeliveryFailed) as failed:
+        ERRORS.check({"errcode": errcode, "errmsg": "..."})
+    assert (failed.value.kind, failed.value.reason) == (FailureKind.CLOSED, reason)
