@@ -14,9 +14,9 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.launch import free_port
 from core.keys import Keys
 from tests.waiting import wait_until
+from tools.launch import free_port
 
 
 @pytest.fixture(scope="session")

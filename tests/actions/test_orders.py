@@ -533,7 +533,7 @@ async def test_a_slow_shop_api_gets_an_apology_and_a_person_offered(
 
 
 async def test_a_shop_api_that_is_down_gets_the_same_apology(monkeypatch, redis_url, keys):
-    from bot.launch import free_port
+    from tools.launch import free_port
 
     monkeypatch.setenv("KEFU_ORDERS_BACKEND", "http")
     monkeypatch.setenv("KEFU_ORDERS_API_URL", f"http://127.0.0.1:{free_port()}")

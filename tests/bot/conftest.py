@@ -5,10 +5,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.launch import free_port
 from bot.server import create_app
 from core.keys import Keys
 from core.settings import Settings
+from tools.launch import free_port
 
 
 @pytest.fixture

@@ -23,11 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
-from bot.launch import free_port
 from core.keys import Keys
 from core.settings import PROJECT_ROOT
 from handoff.agents import AgentDirectory, AgentRole
 from tests.waiting import wait_until
+from tools.launch import free_port
 
 EXAMPLES = int(os.environ.get("KEFU_FUZZ_EXAMPLES", "60"))
 FUZZ = settings(

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from bot.launch import LaunchedSystem, launch
 from core.settings import PROJECT_ROOT
+from tools.launch import LaunchedSystem, launch
 
 START_TIMEOUT = 300
 CHROMIUM = Path("/usr/bin/chromium")

@@ -148,9 +148,9 @@ async def test_a_message_typed_while_the_server_is_down_waits_then_goes_once(
     """A kefu server of its own (on the system's Redis and Rasa) is stopped under the page."""
     from aiohttp.test_utils import TestServer
 
-    from bot.launch import free_port
     from bot.server import create_app
     from core.settings import Settings
+    from tools.launch import free_port
 
     port = free_port()
     settings = Settings(

@@ -2,7 +2,7 @@
 keep writing over REST and the websocket: every accepted message is answered, none twice,
 in order; the console stays up while Rasa is down; the runner restarts what died.
 
-A system of its own (``bot.launch``), since its parts are killed."""
+A system of its own (``tools.launch``), since its parts are killed."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from bot.launch import LaunchedSystem, launch
 from core.keys import Keys
 from core.settings import PROJECT_ROOT
 from tests.waiting import async_wait_until
 from tools.delivery.clients import Customer, RestCustomer, SocketCustomer, check
+from tools.launch import LaunchedSystem, launch
 
 pytestmark = pytest.mark.e2e
 START_TIMEOUT = 300

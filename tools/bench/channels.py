@@ -26,11 +26,11 @@ from pathlib import Path
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from bot.launch import LaunchedSystem, free_port, launch
 from bot.server import create_app
 from core.settings import Settings
 from tools.fakes.telegram import FakeTelegram
 from tools.fakes.wechat import FakeWeChat
+from tools.launch import LaunchedSystem, free_port, launch
 
 QUESTIONS = ["你好", "什么时候发货", "包邮吗", "可以开发票吗", "发什么快递"]
 REPLY_TIMEOUT = 120.0

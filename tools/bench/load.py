@@ -1,7 +1,7 @@
 """python -m tools.bench.load (part of make bench): the whole stack against bare Rasa, at 1, 10
 and 40 customers at once, with 1 and with 2 Rasa replicas, in one run on one machine.
 
-For each number of replicas it starts the system (``bot.launch.launch``: embedded Redis, Rasa
+For each number of replicas it starts the system (``tools.launch.launch``: embedded Redis, Rasa
 replicas with their action servers, kefu), warms Rasa up, then for each level of concurrency
 has that many customers write 10-message conversations (``tools.bench.system.QUESTIONS``) at
 once, each waiting for the answer before the next message (customers do), and measures:
@@ -37,11 +37,11 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from bot.launch import LaunchedSystem, launch
 from bot.rasa_client import replica_of
 from core.settings import PROJECT_ROOT
 from tools.bench.system import QUESTIONS
 from tools.delivery.load import run_load
+from tools.launch import LaunchedSystem, launch
 
 Send = Callable[[aiohttp.ClientSession, str, str], Awaitable[None]]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from bot.launch import launch
+from tools.launch import launch
 
 # Ten messages a conversation: greeting, FAQs, an order look-up with its phone digits (8145 is
 # the demo order's), and a FAQ asked inside the look-up.

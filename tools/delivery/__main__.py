@@ -1,5 +1,5 @@
 """python -m tools.delivery (make bench-delivery): many customers at once against a system of
-its own (``bot.launch``: embedded Redis, Rasa, actions, kefu on free ports). Prints what was
+its own (``tools.launch``: embedded Redis, Rasa, actions, kefu on free ports). Prints what was
 sent, accepted, lost, taken twice, out of order and unanswered, and how fast."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.launch import launch
 from tools.delivery.load import run_load
+from tools.launch import launch
 
 
 def main(argv: list[str] | None = None) -> int:

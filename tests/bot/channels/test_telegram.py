@@ -13,13 +13,13 @@ from redis.asyncio import Redis
 
 from bot.channels.setup import CHANNELS
 from bot.channels.telegram import SECRET_HEADER, webhook_secret
-from bot.launch import free_port
 from bot.server import create_app
 from core.keys import Keys
 from core.settings import Settings
 from tests.bot.conftest import RasaStub
 from tests.waiting import async_wait_until
 from tools.fakes.telegram import FakeTelegram, SentMessage
+from tools.launch import free_port
 
 CHAT = 424242
 

@@ -14,7 +14,6 @@ import pytest
 from aiohttp import web
 
 from bot.channels.telegram_api import TelegramClient, TelegramError
-from bot.launch import free_port
 from tests.waiting import async_wait_until
 from tools.fakes.telegram import (
     BLOCKED,
@@ -26,6 +25,7 @@ from tools.fakes.telegram import (
     WEBHOOK_ACTIVE,
     FakeTelegram,
 )
+from tools.launch import free_port
 
 CHAT = 80001
 

@@ -12,7 +12,6 @@ from redis.asyncio import Redis
 
 from bot.channels.setup import CHANNELS
 from bot.channels.wxxml import build_xml
-from bot.launch import free_port
 from bot.server import create_app
 from bot.state import SERVICES
 from core.keys import Keys
@@ -22,6 +21,7 @@ from core.store import ConversationStore
 from tests.bot.conftest import RasaStub
 from tests.waiting import async_wait_until
 from tools.fakes.wechat import FakeWeChat, Push
+from tools.launch import free_port
 
 OPENID = "oKefuCustomer0001"
 

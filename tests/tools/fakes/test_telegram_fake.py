@@ -14,7 +14,6 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.launch import free_port
 from tests.waiting import async_wait_until
 from tools.fakes.telegram import (
     BAD_MARKUP,
@@ -33,6 +32,7 @@ from tools.fakes.telegram import (
     WEBHOOK_ACTIVE,
     FakeTelegram,
 )
+from tools.launch import free_port
 
 CHAT = 70001
 

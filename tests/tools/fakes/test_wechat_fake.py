@@ -13,8 +13,8 @@ from aiohttp import web
 
 from bot.channels.wxcrypto import WxCrypto, WxCryptoError
 from bot.channels.wxxml import WxInbound, WxXmlError, build_xml, parse_xml
-from bot.launch import free_port
 from tools.fakes.wechat import FakeWeChat
+from tools.launch import free_port
 
 START = 1_700_000_000.0
 HOUR = 3600.0

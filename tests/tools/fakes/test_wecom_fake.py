@@ -13,8 +13,8 @@ from aiohttp import web
 
 from bot.channels.wxcrypto import WxCrypto, WxCryptoError
 from bot.channels.wxxml import WxXmlError, parse_xml
-from bot.launch import free_port
 from tools.fakes.wecom import FakeWeCom
+from tools.launch import free_port
 
 START = 1_700_000_000.0
 HOUR = 3600.0
