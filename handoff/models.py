@@ -9,6 +9,9 @@ from typing import Any
 
 # The teams agents belong to and tickets wait for (rules.yml names them, transfers target them).
 TEAMS = ("pre_sale", "after_sale", "complaints", "supervisor")
+# The teams that take complaints: their tickets are complaints with deadlines, and the packet
+# suggests registering one.
+COMPLAINT_TEAMS = frozenset({"complaints", "supervisor"})
 
 
 class TicketStatus(StrEnum):

@@ -9,10 +9,7 @@ from typing import Any
 
 from core.masking import mask_text
 from core.texts import console_texts
-
-# The teams that take complaints (as handoff/supervision.py's COMPLAINT_TEAMS): their tickets
-# get the step of registering the complaint.
-COMPLAINT_TEAMS = frozenset({"complaints", "supervisor"})
+from handoff.models import COMPLAINT_TEAMS
 
 
 @dataclass(frozen=True)

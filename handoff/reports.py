@@ -24,9 +24,9 @@ import numpy as np
 from core.facts import ContactFact, ContactOutcome, FaqOutcome, TicketFact, TurnFact
 from faq.encoders import Encoder, make_encoder
 from handoff.facts import FactStore, day_of, days_between
+from handoff.models import COMPLAINT_TEAMS
 from handoff.supervision import (
     COMPLAINT_RULES,
-    COMPLAINT_TEAMS,
     FIRST_FEEDBACK_SECONDS,
     RESOLUTION_SECONDS,
 )

@@ -11,14 +11,13 @@ from redis.asyncio import Redis
 
 from core.keys import Keys
 from core.texts import console_texts
-from handoff.models import Note, Ticket, TicketStatus
+from handoff.models import COMPLAINT_TEAMS, Note, Ticket, TicketStatus
 from handoff.queue import TicketQueue
 
 # SERVICE-NORMS, Complaints: first feedback within 24 h, resolved and followed up within 72 h.
 FIRST_FEEDBACK_SECONDS = 24 * 3600
 RESOLUTION_SECONDS = 72 * 3600
 COMPLAINT_RULES = frozenset({"crisis_keyword", "angry", "anger_rising"})
-COMPLAINT_TEAMS = frozenset({"complaints", "supervisor"})
 HANDOVER_KEPT = 200
 
 
