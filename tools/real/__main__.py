@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                 "out_of_scope": scoring.out_of_scope_score(chosen),
                 "faq": scoring.faq_scores(chosen, known_ids),
                 "escalation": scoring.escalation_scores(chosen),
+                "escalation_sessions": scoring.session_escalation_scores(chosen),
                 "anger": scoring.anger_false_alarms(chosen, threshold),
             }
             report[f"{split}/{variant}"] = numbers
@@ -217,6 +218,12 @@ def print_numbers(title: str, n: dict[str, dict[str, float]]) -> None:
     print(
         f"  escalation ({e['gold']:.0f} should, {e['fired']:.0f} fired): precision "
         f"{e['precision']:.3f}  recall {e['recall']:.3f}  F1 {e['f1']:.3f}"
+    )
+    c = n["escalation_sessions"]
+    print(
+        f"       per conversation ({c['needed']:.0f} of {c['sessions']:.0f} needed a person, "
+        f"{c['handed']:.0f} handed over, {c['late']:.0f} late): precision {c['precision']:.3f}  "
+        f"recall {c['recall']:.3f}  F1 {c['f1']:.3f}"
     )
     print(
         f"  anger: calm turns at the angry threshold {a['alarms']:.0f} of {a['calm']:.0f} "

@@ -130,6 +130,38 @@ def escalation_scores(outcomes: Sequence[Outcome]) -> dict[str, float]:
     }
 
 
+def session_escalation_scores(outcomes: Sequence[Outcome]) -> dict[str, float]:
+    """Escalation per conversation: kefu's hand-over lasts (the conversation stays with the
+    person until they hand it back), so a session that needed a person is served once any of
+    its turns hands over, however many of its later turns the rules would also have caught.
+    Precision: conversations handed over that needed a person; recall: conversations that
+    needed one that got one; ``late``: handed over only after the first turn that needed it."""
+    sessions: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        sessions.setdefault(o.turn.session, []).append(o)
+    needed = handed = served = late = 0
+    for turns in sessions.values():
+        turns.sort(key=lambda o: o.turn.turn)
+        first_needed = next((i for i, o in enumerate(turns) if o.turn.handoff), None)
+        first_handed = next((i for i, o in enumerate(turns) if o.escalates), None)
+        needed += first_needed is not None
+        handed += first_handed is not None
+        if first_needed is not None and first_handed is not None:
+            served += 1
+            late += first_handed > first_needed
+    precision, recall = ratio(served, handed), ratio(served, needed)
+    return {
+        "sessions": len(sessions),
+        "needed": needed,
+        "handed": handed,
+        "served": served,
+        "late": late,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1(precision, recall),
+    }
+
+
 def anger_false_alarms(outcomes: Sequence[Outcome], threshold: float) -> dict[str, float]:
     calm = [o for o in outcomes if not o.turn.angry]
     alarms = sum(o.anger >= threshold for o in calm)

@@ -79,3 +79,29 @@ def test_anger_false_alarms_are_calm_turns_at_the_threshold() -> None:
     ]
     scores = scoring.anger_false_alarms(outcomes, 0.85)
     assert (scores["alarms"], scores["calm"], scores["angry_caught"]) == (1, 2, 1.0)
+
+
+def _session_turn(session: str, index: int, *, handoff: bool = False) -> Turn:
+    return Turn(session, index, "text", (), "faq", None, handoff, False, False, split="dev")
+
+
+def test_escalation_per_conversation_counts_a_conversation_once_handed_over() -> None:
+    outcomes = [
+        # needed a person at turn 1; handed over at turn 0 already, turn 2's miss is moot
+        _outcome(_session_turn("a", 0), "faq", rules=("dispute",)),
+        _outcome(_session_turn("a", 1, handoff=True), "faq"),
+        _outcome(_session_turn("a", 2, handoff=True), "faq"),
+        # needed at turn 0, handed over only at turn 1: served, late
+        _outcome(_session_turn("b", 1), "request_human"),
+        _outcome(_session_turn("b", 0, handoff=True), "faq"),
+        # needed, never handed over
+        _outcome(_session_turn("c", 0, handoff=True), "faq"),
+        # handed over, never needed
+        _outcome(_session_turn("d", 0), "complain"),
+        # neither
+        _outcome(_session_turn("e", 0), "faq"),
+    ]
+    scores = scoring.session_escalation_scores(outcomes)
+    assert (scores["sessions"], scores["needed"], scores["handed"]) == (5, 3, 3)
+    assert (scores["served"], scores["late"]) == (2, 1)
+    assert (scores["precision"], scores["recall"]) == (pytest.approx(2 / 3), pytest.approx(2 / 3))
