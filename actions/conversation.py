@@ -25,6 +25,8 @@ RASA_RESPONSE_KEY = "utter_action"
 
 # The fallback's verdicts on a message it did not understand.
 NOT_UNDERSTOOD = ("nlu_fallback", "out_of_scope")
+# What the conversation was before it: a person took it over there.
+HANDOFF_ACTION = "action_handoff"
 
 
 def router_metadata(tracker: Tracker) -> dict[str, Any]:
@@ -167,6 +169,22 @@ def question(tracker: Tracker) -> str:
         if text and not text.startswith("/"):
             return text
     return latest_text(tracker)
+
+
+def previous_question(tracker: Tracker) -> str:
+    """The customer's own message before the one being answered (a follow-up's topic), or ""
+    when there is none since a person last took the conversation over."""
+    seen_current = False
+    for event in reversed(tracker.applied_events()):
+        if event.get("event") == "action" and event.get("name") == HANDOFF_ACTION:
+            return ""
+        text = str(event.get("text") or "") if event.get("event") == "user" else ""
+        if not text or text.startswith(EXTERNAL_PREFIXES):
+            continue
+        if seen_current:
+            return text
+        seen_current = True
+    return ""
 
 
 def misunderstood_in_a_row(tracker: Tracker) -> int:

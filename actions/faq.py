@@ -9,12 +9,12 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.conversation import previous_question, reply_language
 from actions.conversation import question as customer_question
-from actions.conversation import reply_language
 from core import settings as settings_module
 from core.texts import Texts
 from faq.knowledge import Entry
-from faq.retriever import FaqRetriever
+from faq.retriever import FaqRetriever, Result
 
 # Where one question ends and the next starts in a customer's message.
 _CLAUSE_BREAK = re.compile(
@@ -55,7 +55,9 @@ class ActionAnswerFaq(Action):
             for entry in several:
                 dispatcher.utter_message(text=_answer(entry, language), faq_entry=entry.id)
             return []
-        result = await asyncio.to_thread(retriever.search, question)
+        result = await asyncio.to_thread(
+            search_in_context, retriever, question, previous_question(tracker)
+        )
         if result.outcome == "answer" and result.entry is not None:
             # The entry travels with the answer (the reply's metadata): kefu's reports count it.
             dispatcher.utter_message(
@@ -102,6 +104,20 @@ def entries_asked(retriever: FaqRetriever, text: str) -> list[Entry]:
         if result.outcome == "answer" and result.entry is not None and result.entry not in found:
             found.append(result.entry)
     return found if len(found) >= 2 else []
+
+
+def search_in_context(retriever: FaqRetriever, question: str, previous: str) -> Result:
+    """The retriever's result for ``question``; when no entry comes near it (``是的 要开通这个
+    资质是吧``), the entries it finds read after the customer's previous message, whose topic
+    it usually continues, offered as a clarifying question: borrowed from the context, they
+    are asked, never assumed (the message may open a new topic). Only a miss is retried: a
+    question that finds entries on its own words keeps them, and an order question or an
+    unreadable one stays what it is."""
+    result = retriever.search(question)
+    if result.reason != "low_score" or not previous:
+        return result
+    in_context = retriever.search(f"{previous} {question}")
+    return Result("clarify", in_context.candidates) if in_context.candidates else result
 
 
 def _answer(entry: Entry, language: str) -> str:

@@ -7,6 +7,7 @@ from actions.conversation import (
     latest_text,
     misunderstood_in_a_row,
     open_problems,
+    previous_question,
     reply_language,
 )
 from tests.actions.conftest import tracker
@@ -61,3 +62,17 @@ def test_the_latest_message_is_read_in_one_place():
     latest = tracker("还有货吗", entities=[{"entity": "product", "value": "吹风机"}])
     assert latest_message(latest)["entities"] == [{"entity": "product", "value": "吹风机"}]
     assert latest_text(latest) == "还有货吗"
+
+
+def test_the_previous_question_is_the_customers_own_message_before_this_one():
+    events = [
+        user("faq", "退货运费谁出"),
+        {"event": "bot", "text": "..."},
+        user("faq", '/faq{"faq_id":"return_policy"}'),  # a button: not the customer's words
+        user("faq", "EXTERNAL: handback"),
+        user("faq", "那我自己先垫付是吧"),
+    ]
+    assert previous_question(tracker(events=events)) == "退货运费谁出"
+    assert previous_question(tracker(events=[user("faq", "退货运费谁出")])) == ""
+    handed = [user("faq", "退货运费谁出"), {"event": "action", "name": "action_handoff"}]
+    assert previous_question(tracker(events=[*handed, user("faq", "那我先垫付吧")])) == ""

@@ -88,3 +88,37 @@ async def test_one_question_with_spaces_gets_one_answer(make_tracker):
     dispatcher = CollectingDispatcher()
     await ActionAnswerFaq().run(dispatcher, make_tracker("亲 请问 什么时候发货呀"), {})
     assert len(dispatcher.messages) == 1 and "48 小时" in dispatcher.messages[0]["text"]
+
+
+def _conversation(*texts: str, handed_over_after: int | None = None) -> list[dict]:
+    events: list[dict] = []
+    for index, text in enumerate(texts):
+        events += [{"event": "action", "name": "action_listen"}, {"event": "user", "text": text}]
+        if index == handed_over_after:
+            events.append({"event": "action", "name": "action_handoff"})
+    return events
+
+
+async def test_a_follow_up_that_finds_nothing_alone_is_asked_about_the_topic_in_play(
+    make_tracker,
+):
+    follow_up = "那我自己先垫付是吧"  # on its own words no entry comes near it
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, make_tracker(follow_up), {})
+    assert dispatcher.messages[0]["response"] == "utter_faq_unknown"
+
+    events = _conversation("退货运费谁出", follow_up)
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, make_tracker(follow_up, events=events), {})
+    reply = dispatcher.messages[0]
+    # Borrowed from the earlier question, so asked rather than assumed, the way out included.
+    assert reply["response"] == "utter_faq_clarify"
+    payloads = [b["payload"] for b in reply["buttons"]]
+    assert payloads[0] == '/faq{"faq_id":"return_policy"}'
+    assert payloads[-1] == '/faq{"faq_id":"none"}'
+
+    # What was said before a person took the conversation over is not in play any more.
+    handed = _conversation("退货运费谁出", follow_up, handed_over_after=0)
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, make_tracker(follow_up, events=handed), {})
+    assert dispatcher.messages[0]["response"] == "utter_faq_unknown"

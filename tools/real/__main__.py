@@ -7,7 +7,8 @@ Every labelled customer turn of ``tools/real/labels.jsonl`` (texts joined from
   macro-F1 on the in-scope turns (all, and those readable without their context), and how
   many out-of-scope turns end honestly (fallback, the out-of-scope answer, a hand-over, or a
   FAQ question that finds no entry);
-* the FAQ retriever, as the FAQ action calls it: on the FAQ-labelled turns, answered right /
+* the FAQ retriever, as the FAQ action calls it (a miss read again after the customer's
+  previous message): on the FAQ-labelled turns, answered right /
   answered wrong / clarified with the right entry / no match; questions no entry answers
   must get no answer;
 * the router's escalation rules with the session's earlier customer turns as history, plus
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from actions.faq import entries_asked
+from actions.faq import entries_asked, search_in_context
 from faq.retriever import FaqRetriever
 from handoff.sentiment import EmotionModel
 from handoff.signals import TurnSignals, compute_signals, load_rules
@@ -161,15 +162,19 @@ def outcome(
     emotion: EmotionModel,
 ) -> scoring.Outcome:
     text = text_of(turn.text, variant, f"{turn.session}:{turn.turn}")
+    earlier_texts = [
+        text_of(earlier, variant, f"{turn.session}:h{index}")
+        for index, earlier in enumerate(turn.history)
+    ]
     several = entries_asked(retriever, text)
     if several:
         faq, offered = "several", tuple(e.id for e in several)
     else:
-        result = retriever.search(text)
+        previous = earlier_texts[-1] if earlier_texts else ""
+        result = search_in_context(retriever, text, previous)
         faq, offered = result.outcome, tuple(m.entry.id for m in result.candidates)
     history: list[TurnSignals] = []
-    for index, earlier in enumerate(turn.history):
-        earlier_text = text_of(earlier, variant, f"{turn.session}:h{index}")
+    for earlier_text in earlier_texts:
         history.append(signals_of(earlier_text, rules, emotion, history).turn(earlier_text))
     signals = signals_of(text, rules, emotion, history)
     return scoring.Outcome(
