@@ -87,6 +87,10 @@ class Thresholds:
 
     answer: the mixed score at or above which the best entry is answered outright, provided
         it leads the runner-up by at least ``margin``;
+    lead_answer, lead_margin: a lower score is answered too when no other entry comes near it
+        (real questions carry words no paraphrase has: ``买完第三天降价了 还来得及申请吗``
+        scores 0.58 for price protection and 0.43 for the runner-up, and asking which of the
+        two was meant helps nobody);
     clarify: the score at or above which the best entries are offered as buttons;
     below ``clarify``: no match.
     """
@@ -94,6 +98,8 @@ class Thresholds:
     semantic_weight: float = 0.7
     answer: float = 0.6
     margin: float = 0.06
+    lead_answer: float = 0.55
+    lead_margin: float = 0.12
     clarify: float = 0.4
     # Entries offered for clarification: within this distance of the best one (at most 3).
     clarify_window: float = 0.12
@@ -104,7 +110,9 @@ class Thresholds:
 # An encoder not listed here gets the USE values: tune it with ``python -m tools.faq eval``.
 _TUNED = {
     "use-multilingual-v3": Thresholds(),
-    "minilm": Thresholds(semantic_weight=0.5, answer=0.6, margin=0.08, clarify=0.45),
+    "minilm": Thresholds(
+        semantic_weight=0.5, answer=0.6, margin=0.08, clarify=0.45, lead_answer=0.6
+    ),
 }
 
 
@@ -261,7 +269,10 @@ def decide(ranked: list[Match], thresholds: Thresholds) -> Result:
         return Result("no_match", (), "low_score")
     top = ranked[0]
     runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-    if top.score >= thresholds.answer and top.score - runner_up >= thresholds.margin:
+    lead = top.score - runner_up
+    if (top.score >= thresholds.answer and lead >= thresholds.margin) or (
+        top.score >= thresholds.lead_answer and lead >= thresholds.lead_margin
+    ):
         return Result("answer", (top,))
     close = [m for m in ranked[:3] if m.score >= top.score - thresholds.clarify_window]
     return Result("clarify", tuple(close if len(close) >= 2 else ranked[:2]))

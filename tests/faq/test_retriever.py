@@ -6,7 +6,7 @@ import pytest
 
 from faq.index import EmbeddingIndex
 from faq.knowledge import load
-from faq.retriever import FaqRetriever
+from faq.retriever import FaqRetriever, Match, Thresholds, decide
 
 from .conftest import KB_DIR
 
@@ -221,3 +221,15 @@ def test_sentence_transformers_backend_from_the_packaged_minilm(tmp_path: Path):
     # A second retriever over the same cache encodes nothing.
     again = FaqRetriever(KB_DIR, tmp_path / "cache", "st:all-MiniLM-L6-v2").load()
     assert again.index.from_cache
+
+
+def test_a_lower_score_is_answered_when_no_other_entry_comes_near(shipped: FaqRetriever):
+    result = shipped.search("买完第三天降价了 还来得及申请吗")
+    assert result.outcome == "answer" and result.entry is not None
+    assert result.entry.id == "price_protection"
+    first, second = load(KB_DIR).entries[:2]
+    thresholds = Thresholds()
+    assert decide([Match(first, 0.57), Match(second, 0.41)], thresholds).outcome == "answer"
+    # a near runner-up, or a score that low, is still asked about
+    assert decide([Match(first, 0.57), Match(second, 0.50)], thresholds).outcome == "clarify"
+    assert decide([Match(first, 0.52), Match(second, 0.20)], thresholds).outcome == "clarify"

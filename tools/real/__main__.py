@@ -12,7 +12,8 @@ Every labelled customer turn of ``tools/real/labels.jsonl`` (texts joined from
   answered wrong / clarified with the right entry / no match; questions no entry answers
   must get no answer;
 * the router's escalation rules with the session's earlier customer turns as history, plus
-  the intents whose rules hand over (request_human, complain): precision, recall, F1;
+  the intents whose rules hand over (request_human, complain): precision, recall, F1, per
+  turn and per conversation (a hand-over lasts: a conversation served once is served);
 * the anger model on the calm turns: how many reach the ``angry`` rule's threshold.
 
 Each on the masked texts and with the masks replaced by realistic values, for the dev split
