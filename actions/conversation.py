@@ -25,7 +25,7 @@ RASA_RESPONSE_KEY = "utter_action"
 
 # The fallback's verdicts on a message it did not understand.
 NOT_UNDERSTOOD = ("nlu_fallback", "out_of_scope")
-# What the conversation was before it: a person took it over there.
+# The action that gives the conversation to a person: what came before it is not in play.
 HANDOFF_ACTION = "action_handoff"
 
 

@@ -107,16 +107,17 @@ def entries_asked(retriever: FaqRetriever, text: str) -> list[Entry]:
 
 
 def search_in_context(retriever: FaqRetriever, question: str, previous: str) -> Result:
-    """The retriever's result for ``question``; when no entry comes near it (``是的 要开通这个
-    资质是吧``), the entries it finds read after the customer's previous message, whose topic
-    it usually continues, offered as a clarifying question: borrowed from the context, they
-    are asked, never assumed (the message may open a new topic). Only a miss is retried: a
-    question that finds entries on its own words keeps them, and an order question or an
-    unreadable one stays what it is."""
+    """The retriever's result for ``question``; when no entry comes near it (``那我自己先垫付
+    是吧`` after ``退货运费谁出``), the entries it finds read with the customer's previous
+    message, whose topic it usually continues, offered as a clarifying question: borrowed from
+    the context, they are asked, never assumed (the message may open a new topic). Only a miss
+    is retried: a question that finds entries on its own words keeps them, and an order
+    question or an unreadable one stays what it is. The question comes first, so that the
+    retriever's length cut takes the end of a long previous message, not the question."""
     result = retriever.search(question)
     if result.reason != "low_score" or not previous:
         return result
-    in_context = retriever.search(f"{previous} {question}")
+    in_context = retriever.search(f"{question} {previous}")
     return Result("clarify", in_context.candidates) if in_context.candidates else result
 
 
