@@ -120,10 +120,57 @@ _VALUES: dict[str, Callable[[random.Random], str]] = {
 }
 
 
+# The corpus masks every run of digits as [数字x]: an order, product, tracking or phone number,
+# a tax id, a day or an hour. The words around it say which, so the replacement is one a
+# customer would have typed there (VA12 is no tracking number, 手机号9 no phone).
+_DIGITS_AFTER: tuple[tuple[re.Pattern[str], Callable[[random.Random], str]], ...] = (
+    (re.compile(r"订单(编号|号)?\s*[:：]?[\s;]*$"), _VALUES["订单"]),
+    (
+        re.compile(r"商品(ID|id|号|编号)\s*[:：]?[\s;]*$"),
+        lambda rng: str(rng.randint(10**9, 10**12)),
+    ),
+    (re.compile(r"(JD)?V[A-G]$"), lambda rng: str(rng.randint(10**10, 10**11 - 1))),
+    (
+        re.compile(r"(运单|快递单|服务单)号?\s*[:：是]?\s*$"),
+        lambda rng: str(rng.randint(10**9, 10**12)),
+    ),
+    (
+        re.compile(r"(税号|识别号)\s*[:：是]?\s*$"),
+        lambda rng: f"9133{rng.randint(10**5, 10**6 - 1)}",
+    ),
+    (re.compile(r"(手机|电话|号码|联系方式)号?\s*[:：是为]?\s*$"), _VALUES["电话"]),
+)
+_DIGITS_BEFORE: tuple[tuple[str, Callable[[random.Random], str]], ...] = (
+    ("年", lambda rng: "2025"),
+    ("月", lambda rng: str(rng.randint(1, 12))),
+    ("日", lambda rng: str(rng.randint(1, 28))),
+    ("号", lambda rng: str(rng.randint(1, 28))),
+    ("点", lambda rng: str(rng.randint(8, 22))),
+    ("时", lambda rng: str(rng.randint(8, 22))),
+    ("分", lambda rng: str(rng.randint(0, 59))),
+)
+
+
+def _digits(text: str, match: re.Match[str], rng: random.Random) -> str:
+    before, after = text[max(0, match.start() - 8) : match.start()], text[match.end() :]
+    for pattern, value in _DIGITS_AFTER:
+        if pattern.search(before):
+            return value(rng)
+    for word, value in _DIGITS_BEFORE:
+        if after.startswith(word):
+            return value(rng)
+    return _VALUES["数字"](rng)
+
+
 def replace_masks(text: str, seed: str) -> str:
     """The text with every mask replaced by a realistic value, the same for the same seed."""
     rng = random.Random(seed)
-    return _MASK.sub(lambda match: _VALUES[match.group(1)](rng), text)
+
+    def value(match: re.Match[str]) -> str:
+        kind = match.group(1)
+        return _digits(text, match, rng) if kind == "数字" else _VALUES[kind](rng)
+
+    return _MASK.sub(value, text)
 
 
 def variant_text(turn_text: str, variant: str, seed: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,15 @@ def test_masks_are_replaced_by_realistic_values_the_same_way_each_time() -> None
     assert "x]" not in replaced
     assert replaced.split()[0].startswith("202511030")  # a demo-store order number
     assert "https://item.jd.com/" in replaced
+
+
+def test_a_masked_number_becomes_the_kind_of_number_its_words_say() -> None:
+    tracking, phone, order, day = (
+        replace_masks(text, "s:2")
+        for text in ("VA[数字x] 到哪了", "手机号[数字x]", "订单编号:[数字x]", "[数字x]号到货")
+    )
+    assert re.fullmatch(r"VA\d{11} 到哪了", tracking)
+    assert re.fullmatch(r"手机号1\d{10}", phone)
+    assert order.removeprefix("订单编号:").startswith("202511030")
+    assert 1 <= int(day.removesuffix("号到货")) <= 28
+    assert replace_masks("等了[数字x]天", "s:2") == replace_masks("等了[数字x]天", "s:2")
