@@ -6,6 +6,7 @@ It never touches a running instance: its own embedded Redis, var directory and p
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import signal
 import socket
@@ -20,16 +21,33 @@ from core.settings import PROJECT_ROOT, REDIS_PASSWORD_FILE
 READY_LINE = "kefu is up"
 
 
+# Ports handed out below the kernel's ephemeral range: a port from that range that is free at
+# the probe can be taken as the source port of any outgoing connection before the server binds
+# it (a replica's port + 1, seconds later, while its model loads).
+_LOW_PORT = 20000
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _first_ephemeral_port() -> int:
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_ports(1)
 
 
 def free_ports(count: int) -> int:
-    """The first of ``count`` consecutive free ports (replicas listen on port + i)."""
+    """The first of ``count`` consecutive free ports (replicas listen on port + i), below the
+    ephemeral range."""
+    highest = _first_ephemeral_port() - count
+    # A machine whose ephemeral range starts low leaves no safe range: any port will do then.
+    low, high = (_LOW_PORT, highest) if highest > _LOW_PORT else (1024, 65535 - count)
+    chooser = random.Random()
     for _ in range(100):
-        first = free_port()
+        first = chooser.randint(low, high)
         probes = [socket.socket() for _ in range(count)]
         try:
             for offset, probe in enumerate(probes):
