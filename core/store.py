@@ -237,6 +237,10 @@ class ConversationStore:
         )
         return ChatMessage.from_json(entries[0][1]["m"], entries[0][0]) if entries else None
 
+    async def was_accepted(self, conversation_id: str, sent_id: str) -> bool:
+        """Whether ``accept`` already stored the channel's message ``sent_id`` (a repeat)."""
+        return bool(await self._redis.exists(self._keys.sent_message(conversation_id, sent_id)))
+
     async def accept(
         self, message: ChatMessage, pending: str, sent_id: str, *, channel: str
     ) -> Accepted:

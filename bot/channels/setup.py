@@ -117,8 +117,6 @@ def _open_wechat(app: web.Application, inbound: Inbound, window: ReplyWindow, ke
         store=services.store,
         window=window,
         texts=services.texts,
-        redis=services.redis,
-        keys=keys,
     )
     return WeChatSender(api, window)
 

@@ -181,8 +181,6 @@ class WeChatInbox:
     store: ConversationStore
     window: ReplyWindow
     texts: Texts
-    redis: Redis
-    keys: Keys
 
 
 WECHAT = web.AppKey("wechat", WeChatInbox)
@@ -245,7 +243,7 @@ async def _take(inbox: WeChatInbox, message: WxInbound) -> None:
         return
     # A push WeChat repeats (stored already under its MsgId) opens no fresh window: the
     # messages sent since still count. Inbound.take skips it.
-    if not await inbox.redis.exists(inbox.keys.sent_message(conversation_id, message.dedupe_key)):
+    if not await inbox.store.was_accepted(conversation_id, message.dedupe_key):
         await inbox.window.customer_wrote(conversation_id)
     if kind == "text":
         button = (
