@@ -38,14 +38,8 @@ $(RASA_VENV)/.installed: requirements/rasa.txt requirements/rasa.lock
 	$(RASA_VENV)/bin/python -m pip install -q -r requirements/rasa.txt -c requirements/rasa.lock
 	touch $@
 
-# Deterministic TensorFlow ops on one inter-op thread: two trainings of the same sources give
-# bit-identical DIET weights (with the defaults they did not, so real-chat numbers moved by
-# ~0.03 between retrains of one data set), and on 2 cores training takes about half as long.
-# A fresh cache directory so that nothing trained under other settings is reused.
-TRAIN_ENV := TF_DETERMINISTIC_OPS=1 TF_INTER_OP_PARALLELISM_THREADS=1 TF_INTRA_OP_PARALLELISM_THREADS=2 RASA_CACHE_DIRECTORY=.rasa/cache-deterministic
-
 $(MODEL): $(RASA_SOURCES) $(RASA_VENV)/.installed
-	$(TRAIN_ENV) $(RASA) train --domain domain --fixed-model-name kefu --out models
+	$(RASA) train --domain domain --fixed-model-name kefu --out models
 	touch $@
 
 $(CHROMIUM):
