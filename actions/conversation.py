@@ -2,11 +2,12 @@
 
 Everything is read from the applied events (``tracker.applied_events()``): the two-stage
 fallback rewinds a message and replays it, so the raw event list can hold a message twice, and
-a rewound message must not count (towards open problems, say). The one exception says why.
+a rewound message must not count (towards open problems, say). The exceptions say why.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -31,8 +32,14 @@ HANDOFF_ACTION = "action_handoff"
 
 def router_metadata(tracker: Tracker) -> dict[str, Any]:
     """The router's metadata on the latest customer message. Only the router sets ``signals``:
-    an external intent's event carries Rasa's own metadata, and is skipped."""
-    for event in reversed(tracker.applied_events()):
+    an external intent's event carries Rasa's own metadata, and is skipped.
+
+    Read from every event, rewound ones too: when a rule fires on a message the classifier
+    could not place, the two-stage fallback asks what the customer meant, and the ``escalate``
+    external intent that follows counts as the answer, so the fallback rewinds the customer's
+    message; what the router read in it (an angry customer, for the complaints team) is
+    still what the hand-over must go by."""
+    for event in reversed(tracker.events):
         metadata = event.get("metadata") or {}
         if event.get("event") == "user" and "signals" in metadata:
             return dict(metadata)
@@ -108,28 +115,40 @@ def faq_answers(tracker: Tracker) -> tuple[str, ...]:
 
 
 def transcript(tracker: Tracker) -> list[Turn]:
-    """Every customer and bot message of the conversation, with intents and confidences."""
-    turns = []
-    # Applied events only: the two-stage fallback rewinds a message and replays it, so the raw
-    # event list holds it twice.
-    for event in tracker.applied_events():
+    """Every customer and bot message of the conversation, with intents and confidences.
+
+    From every event, rewound ones too: what the customer said and was told happened, even
+    when the two-stage fallback rewound it (a message it could not place, followed by a
+    hand-over, is rewound and never replayed; the person taking over must still read it). A
+    message the fallback replayed after its rewind is one turn, read as it was in the end."""
+    turns: list[Turn] = []
+    replay_of: Turn | None = None  # after a rewind: the customer's message it may replay
+    for event in tracker.events:
         metadata = event.get("metadata") or {}
         # A tapped button reached Rasa as its payload; the customer chose (and saw) its title.
         text = metadata.get("button_title") or event.get("text") or ""
-        if event.get("event") == "user" and text and not text.startswith(EXTERNAL_PREFIXES):
+        if event.get("event") == "rewind":
+            replay_of = next((t for t in reversed(turns) if t.role == "customer"), None)
+        elif event.get("event") == "user" and text and not text.startswith(EXTERNAL_PREFIXES):
             intent = (event.get("parse_data") or {}).get("intent") or {}
             signals = metadata.get("signals") or {}
-            turns.append(
-                Turn(
-                    "customer",
-                    text,
-                    float(event.get("timestamp") or 0),
-                    intent.get("name") or "",
-                    float(intent.get("confidence") or 0),
-                    signals.get("anger"),
-                    signals.get("negative"),
-                )
+            turn = Turn(
+                "customer",
+                text,
+                float(event.get("timestamp") or 0),
+                intent.get("name") or "",
+                float(intent.get("confidence") or 0),
+                signals.get("anger"),
+                signals.get("negative"),
             )
+            if replay_of is not None and replay_of.text == text:
+                place = len(turns) - 1 - turns[::-1].index(replay_of)
+                turns[place] = replace(turn, ts=replay_of.ts)
+            else:
+                turns.append(turn)
+            replay_of = None
+        elif event.get("event") == "user":
+            replay_of = None
         elif event.get("event") == "bot" and event.get("text"):
             turns.append(Turn("bot", event["text"], float(event.get("timestamp") or 0)))
     return turns

@@ -9,6 +9,7 @@ from actions.conversation import (
     open_problems,
     previous_question,
     reply_language,
+    router_metadata,
 )
 from tests.actions.conftest import tracker
 
@@ -76,3 +77,37 @@ def test_the_previous_question_is_the_customers_own_message_before_this_one():
     assert previous_question(tracker(events=[user("faq", "退货运费谁出")])) == ""
     handed = [user("faq", "退货运费谁出"), {"event": "action", "name": "action_handoff"}]
     assert previous_question(tracker(events=[*handed, user("faq", "那我先垫付吧")])) == ""
+
+
+def test_what_the_router_read_in_a_rewound_message_still_decides_the_hand_over():
+    # An angry message read as nlu_fallback; the router's rule fired, and the escalate intent
+    # that followed made the two-stage fallback rewind the customer's message.
+    angry = {"signals": {"escalation": {"rule_id": "angry"}}, "channel": "web"}
+    events = [
+        *(LISTEN, user("nlu_fallback", "都一周了还不发货 垃圾", metadata=angry), REVERTED),
+        *(LISTEN, user("escalate", "EXTERNAL: escalate", metadata={"is_external": True})),
+    ]
+    assert router_metadata(tracker(events=events)) == angry
+    later = {"signals": {"escalation": None}, "channel": "web"}
+    assert router_metadata(tracker(events=[*events, user("greet", metadata=later)])) == later
+
+
+def test_the_packet_keeps_a_rewound_message_and_a_replayed_one_once():
+    from actions.conversation import transcript
+
+    asked = {"event": "bot", "text": "您是想问物流吗?"}
+    events = [
+        # read as nlu_fallback, the customer confirmed the topic: replayed with the same id
+        *(LISTEN, user("nlu_fallback", "东西呢", message_id="m-1"), asked, REVERTED),
+        *(LISTEN, user("order_logistics", "东西呢", message_id="m-1")),
+        # read as nlu_fallback, then a rule handed the conversation over: rewound, not replayed
+        *(LISTEN, user("nlu_fallback", "垃圾店铺", message_id="m-2"), asked, REVERTED),
+        *(LISTEN, user("escalate", "EXTERNAL: escalate")),
+    ]
+    turns = transcript(tracker(events=events))
+    assert [(t.role, t.text, t.intent) for t in turns] == [
+        ("customer", "东西呢", "order_logistics"),
+        ("bot", "您是想问物流吗?", ""),
+        ("customer", "垃圾店铺", "nlu_fallback"),
+        ("bot", "您是想问物流吗?", ""),
+    ]
