@@ -31,8 +31,8 @@ def test_a_clear_question_gets_its_answer(shipped: FaqRetriever, message: str, e
 
 
 def test_an_ambiguous_question_offers_two_or_three_entries(shipped: FaqRetriever):
-    # "fast" could be about dispatch or delivery: ask rather than guess.
-    result = shipped.search("你们发货快吗")
+    # "how fast" could be about dispatch or delivery: ask rather than guess.
+    result = shipped.search("多快")
     assert result.outcome == "clarify"
     offered = [m.entry.id for m in result.candidates]
     assert 2 <= len(offered) <= 3 and "dispatch_time" in offered
@@ -229,7 +229,7 @@ def test_a_lower_score_is_answered_when_no_other_entry_comes_near(shipped: FaqRe
     assert result.entry.id == "price_protection"
     first, second = load(KB_DIR).entries[:2]
     thresholds = Thresholds()
-    assert decide([Match(first, 0.57), Match(second, 0.41)], thresholds).outcome == "answer"
+    assert decide([Match(first, 0.62), Match(second, 0.46)], thresholds).outcome == "answer"
     # a near runner-up, or a score that low, is still asked about
-    assert decide([Match(first, 0.57), Match(second, 0.50)], thresholds).outcome == "clarify"
-    assert decide([Match(first, 0.52), Match(second, 0.20)], thresholds).outcome == "clarify"
+    assert decide([Match(first, 0.62), Match(second, 0.55)], thresholds).outcome == "clarify"
+    assert decide([Match(first, 0.57), Match(second, 0.20)], thresholds).outcome == "clarify"
