@@ -122,13 +122,14 @@ def transcript(tracker: Tracker) -> list[Turn]:
     hand-over, is rewound and never replayed; the person taking over must still read it). A
     message the fallback replayed after its rewind is one turn, read as it was in the end."""
     turns: list[Turn] = []
-    replay_of: Turn | None = None  # after a rewind: the customer's message it may replay
+    replay_at: int | None = None  # after a rewind: the place of the message it may replay
     for event in tracker.events:
         metadata = event.get("metadata") or {}
         # A tapped button reached Rasa as its payload; the customer chose (and saw) its title.
         text = metadata.get("button_title") or event.get("text") or ""
         if event.get("event") == "rewind":
-            replay_of = next((t for t in reversed(turns) if t.role == "customer"), None)
+            said = [place for place, t in enumerate(turns) if t.role == "customer"]
+            replay_at = said[-1] if said else None
         elif event.get("event") == "user" and text and not text.startswith(EXTERNAL_PREFIXES):
             intent = (event.get("parse_data") or {}).get("intent") or {}
             signals = metadata.get("signals") or {}
@@ -141,14 +142,13 @@ def transcript(tracker: Tracker) -> list[Turn]:
                 signals.get("anger"),
                 signals.get("negative"),
             )
-            if replay_of is not None and replay_of.text == text:
-                place = len(turns) - 1 - turns[::-1].index(replay_of)
-                turns[place] = replace(turn, ts=replay_of.ts)
+            if replay_at is not None and turns[replay_at].text == text:
+                turns[replay_at] = replace(turn, ts=turns[replay_at].ts)
             else:
                 turns.append(turn)
-            replay_of = None
+            replay_at = None
         elif event.get("event") == "user":
-            replay_of = None
+            replay_at = None
         elif event.get("event") == "bot" and event.get("text"):
             turns.append(Turn("bot", event["text"], float(event.get("timestamp") or 0)))
     return turns

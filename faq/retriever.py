@@ -252,7 +252,7 @@ class FaqRetriever:
         lexical = {m.entry.id: m.score for m in state.lexical.rank(query)}
         learnt = state.classifier.probabilities(query, vector) if state.classifier else {}
         weight = self.thresholds.semantic_weight
-        share = self.thresholds.classifier_weight if state.classifier else 0.0
+        share = self.thresholds.classifier_weight
         matches = [
             Match(
                 e,

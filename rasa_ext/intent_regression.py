@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -70,16 +69,6 @@ class ScaledLogisticRegressionClassifier(LogisticRegressionClassifier):
             tol=self.config["tol"],
             random_state=self.config["random_state"],
         )
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> ScaledLogisticRegressionClassifier:
-        return cls(config, execution_context.node_name, model_storage, resource)
 
     def _create_X(self, messages: list[Message]) -> csr_matrix:
         return vstack([sentence_vector(message) for message in messages]).tocsr()
