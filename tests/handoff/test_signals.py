@@ -304,14 +304,21 @@ def test_ordinary_waits_and_policy_questions_are_not_disputes(rules, text):
 
 @pytest.mark.parametrize(
     "text",
-    ["在吗 人工", "人工 我想问一下退款的事", "请问怎么改地址？人工！", "能打电话说吗", "你们有客服电话吗"],
+    [
+        "在吗 人工",
+        "人工 我想问一下退款的事",
+        "请问怎么改地址？人工！",
+        "能打电话说吗",
+        "你们有客服电话吗",
+    ],
 )
 def test_a_person_asked_for_inside_a_longer_message_goes_to_a_person(rules, text):
     assert "person_asked" in compute_signals(text, rules).fired
 
 
 @pytest.mark.parametrize(
-    "text", ["安装要另付人工费吗", "这是人工智能音箱吗", "人工成本涨了所以涨价吗", "可以打电话 我现在有空"]
+    "text",
+    ["安装要另付人工费吗", "这是人工智能音箱吗", "人工成本涨了所以涨价吗", "可以打电话 我现在有空"],
 )
 def test_the_word_person_inside_another_word_asks_for_nobody(rules, text):
     assert "person_asked" not in compute_signals(text, rules).fired
