@@ -43,8 +43,8 @@ _COMMON_SETTINGS = frozenset({"id", "kind", "priority", "team", "reason", "reaso
 _REQUIRED_SETTINGS = _COMMON_SETTINGS - {"kind", "reason_en"}
 # The settings each kind reads (anything else in a rule is a typo and refused), with defaults.
 _SETTINGS: dict[str, dict[str, Any]] = {
-    "keywords": {"keywords": None},
-    "patterns": {"patterns": None},
+    "keywords": {"keywords": None, "unless": ()},
+    "patterns": {"patterns": None, "unless": ()},
     "anger_above": {"threshold": None},
     "anger_rising": {"turns": None, "threshold": None},
     "repeated_question": {"turns": None},
@@ -71,6 +71,9 @@ class Rule:
     reason_en: str  # the reason in English, for the packet's English summary
     keywords: tuple[str, ...] = ()
     patterns: tuple[re.Pattern[str], ...] = ()
+    # Regular expressions that stop a keywords or patterns rule: a dispute only asked about
+    # (会不会被驳回) is a question, not a dispute.
+    unless: tuple[re.Pattern[str], ...] = ()
     threshold: float = 0.0
     turns: int = 0
     threshold_yuan: float = 0.0
@@ -185,6 +188,7 @@ def load_rules(path: Path = RULES_FILE) -> tuple[Rule, ...]:
                 reason_en=str(raw.get("reason_en") or raw["reason"]),
                 keywords=tuple(str(k).lower() for k in settings.get("keywords") or ()),
                 patterns=tuple(re.compile(str(p)) for p in settings.get("patterns") or ()),
+                unless=tuple(re.compile(str(p)) for p in settings.get("unless") or ()),
                 threshold=float(settings.get("threshold") or 0.0),
                 turns=int(settings.get("turns") or 0),
                 threshold_yuan=float(settings.get("threshold_yuan") or 0.0),
@@ -298,6 +302,8 @@ def _case_match(rule: Rule, facts: CaseFacts) -> str:
 def _match(rule: Rule, text: str, said: str, anger: float, history: Sequence[TurnSignals]) -> str:
     """What made a text rule fire (for the log and the agent), or "" when it does not;
     ``said`` is the customer's own words, lowercased."""
+    if rule.kind in ("keywords", "patterns") and any(p.search(said) for p in rule.unless):
+        return ""
     if rule.kind == "keywords":
         return next((k for k in rule.keywords if k in said), "")
     if rule.kind == "patterns":

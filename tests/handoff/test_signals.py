@@ -324,6 +324,49 @@ def test_the_word_person_inside_another_word_asks_for_nobody(rules, text):
     assert "person_asked" not in compute_signals(text, rules).fired
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "有没有驳回的可能",
+        "万一商家不同意换货怎么办",
+        "是否会审核不通过",
+        "刚才有人给我打电话说要取件",
+    ],
+)
+def test_a_dispute_only_asked_about_or_a_call_received_hands_nothing_over(rules, text):
+    assert not {"dispute", "explicit_request", "person_asked"} & set(
+        compute_signals(text, rules).fired
+    )
+
+
+@pytest.mark.parametrize("text", ["商家驳回了我的退货申请", "请你们给我打个电话"])
+def test_a_real_dispute_or_a_call_asked_for_still_hands_over(rules, text):
+    assert compute_signals(text, rules).fired
+
+
+def test_unless_keeps_a_rule_from_firing(tmp_path: Path):
+    path = tmp_path / "rules.yml"
+    path.write_text(
+        "rules:\n  - {id: r, kind: keywords, priority: 1, team: after_sale, reason: x,"
+        " keywords: [驳回], unless: ['会不会']}\n",
+        encoding="utf-8",
+    )
+    rules = load_rules(path)
+    assert compute_signals("被驳回了", rules).fired == ("r",)
+    assert compute_signals("会不会被驳回", rules).fired == ()
+
+
+def test_unless_is_refused_on_a_rule_that_reads_no_words(tmp_path: Path):
+    path = tmp_path / "rules.yml"
+    path.write_text(
+        "rules:\n  - {id: r, kind: anger_above, priority: 1, team: complaints, reason: x,"
+        " threshold: 0.9, unless: ['x']}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="takes no unless"):
+        load_rules(path)
+
+
 def test_a_used_item_received_is_a_product_problem(rules):
     assert "product_problem" in compute_signals("收到的吹风机是被别人用过的", rules).fired
 
