@@ -274,6 +274,9 @@ def test_ordinary_questions_are_no_unresolved_problem(rules, text):
     "text",
     [
         "两件衬衫只收到一件",
+        "少件咨询",
+        "打开一看少东西",
+        "套装里少了一支笔",
         "少收到一个充电头",
         "就收到了杯子和勺子，盖子呢",
         "箱子里的说明书没有看到",
@@ -291,6 +294,8 @@ def test_missing_parts_unasked_charges_blame_and_compensation_go_to_a_person(rul
     "text",
     [
         "我的快递还没收到",
+        "买多少件有优惠",
+        "快递找到了 不少东西",
         "朋友的早就收到了，我的呢",
         "万一是假的会补偿吗",
         "出了质量问题怎么赔付",
@@ -365,6 +370,11 @@ def test_unless_is_refused_on_a_rule_that_reads_no_words(tmp_path: Path):
     )
     with pytest.raises(ValueError, match="takes no unless"):
         load_rules(path)
+
+
+@pytest.mark.parametrize("text", ["收到的杯子有划痕", "箱子压得磕碰了好几处"])
+def test_a_scratched_or_dented_item_is_a_product_problem(rules, text):
+    assert "product_problem" in compute_signals(text, rules).fired
 
 
 def test_a_used_item_received_is_a_product_problem(rules):
