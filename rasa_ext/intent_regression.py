@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -69,6 +70,28 @@ class ScaledLogisticRegressionClassifier(LogisticRegressionClassifier):
             tol=self.config["tol"],
             random_state=self.config["random_state"],
         )
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> ScaledLogisticRegressionClassifier:
+        """As Rasa's, except that a classifier which cannot be read is an error: Rasa's own
+        then carries on with an untrained one, and every message would fall back."""
+        import skops.io as sio
+
+        with model_storage.read_from(resource) as model_dir:
+            path = model_dir / f"{resource.name}.skops"
+            untrusted = sio.get_untrusted_types(file=path)
+            if untrusted:
+                raise ValueError(f"{path} holds types skops does not trust: {untrusted}")
+            component = cls(config, execution_context.node_name, model_storage, resource)
+            component.clf = sio.load(path, trusted=untrusted)
+            return component
 
     def _create_X(self, messages: list[Message]) -> csr_matrix:
         return vstack([sentence_vector(message) for message in messages]).tocsr()
