@@ -10,7 +10,9 @@ customer's own words, with every such span replaced by a short word for its kind
 
 Anonymised transcripts (the corpora we evaluate on, and exports of our own masked logs)
 carry masks such as ``[订单x]`` or ``[链接x]`` where a value was; a mask reads as the same
-kind word as the value it hides, so a model sees the same words either way.
+kind word as the value it hides, so a model sees the same words either way. Masks of what the
+customer types in their own words (a run of digits, a name, an address, a company, a courier
+station) read as a plain value of that kind (``[数字x]号`` as ``10号``), as a real one would.
 
 Pure standard library, imports nothing of ours: the Rasa server's NLU component
 (``rasa_ext.pasted``) and the kefu side (FAQ retrieval) share it.
@@ -82,6 +84,18 @@ _MASKS = {
 }
 _MASK = re.compile(r"\[(订单|电话|金额|日期|时间|链接|邮箱|身份证号)x\]")
 _MASK_WORD = {mask: word for word, masks in _MASKS.items() for mask in masks}
+# Masks of the customer's own words, with a plain value of the kind each hides: a bare
+# [数字x] then reads as the number it was (real chat, turns readable alone, dev / studied
+# sessions: 0.850 / 0.852 of them read right with the masks left as they are, 0.858 / 0.858
+# with these values in their place).
+_STAND_INS = {
+    "数字": "10",
+    "姓名": "张三",
+    "地址": "某某路1号",
+    "组织机构": "某某公司",
+    "站点": "某某站",
+}
+_WORDS_MASK = re.compile(r"\[(数字|姓名|地址|组织机构|站点)x\]")
 
 # "The customer sent this by clicking ... in the web chat": channel boilerplate.
 _SENT_BY_CLICK = re.compile(r"顾客通过点击\S{0,40}?信息发送[:：]?")
@@ -129,6 +143,7 @@ def read(text: str) -> Reading:
     """The customer's words and the pasted values of one message."""
     spans = _values(text)
     marked = unicodedata.normalize("NFKC", text)
+    marked = _WORDS_MASK.sub(lambda m: _STAND_INS[m.group(1)], marked)
     marked = _SENT_BY_CLICK.sub(" ", marked)
     marked, cards = _CARD.subn(lambda m: f" {_mark(_card_word(m.group(0)))} ", marked)
     marked = _MASK.sub(lambda m: f" {_mark(_MASK_WORD[m.group(1)])} ", marked)

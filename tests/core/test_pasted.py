@@ -62,6 +62,22 @@ def test_a_masked_transcript_reads_as_the_same_words_as_real_values() -> None:
     assert real.words == masked.words == "订单号 申请价保 链接"
 
 
+@pytest.mark.parametrize(
+    ("masked", "real"),
+    [
+        ("[数字x]", "10"),
+        ("买了[数字x]个 [数字x]月[数字x]日到的", "买了10个 10月10日到的"),
+        ("好的，[姓名x]", "好的，张三"),
+        ("[地址x] 能送吗", "某某路1号 能送吗"),
+    ],
+)
+def test_masks_of_the_customers_own_words_read_as_a_plain_value_of_their_kind(
+    masked: str, real: str
+) -> None:
+    assert read(masked).words == read(real).words
+    assert "[" not in read(masked).words
+
+
 def test_values_are_found_where_the_customer_wrote_them() -> None:
     text = "[订单编号:2025110300030，订单金额:59.90] 和 2025110300012 一起发 单号JDVA12345678901"
     reading = read(text)
