@@ -13,6 +13,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from core.language import EXTERNAL_PREFIXES
+from core.pasted import read
 from handoff.packet import Turn
 
 # The packet shows at most this many of the orders the conversation mentioned.
@@ -159,7 +160,7 @@ def open_problems(tracker: Tracker, current: str) -> set[str]:
     found = {current} if current else set()
     for event in tracker.applied_events():
         if event.get("event") == "user":
-            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            intent = _intent(event)
             if intent in PROBLEM_INTENTS:
                 found.add(PROBLEM_INTENTS[intent])
             fired = ((event.get("metadata") or {}).get("signals") or {}).get("fired") or ()
@@ -172,13 +173,39 @@ def open_problems(tracker: Tracker, current: str) -> set[str]:
     return found
 
 
+# The intents that ask for an order look-up (status or logistics).
+LOOK_UP_INTENTS = ("order_logistics", "order_status")
+
+
 def asked_about_logistics(tracker: Tracker) -> bool:
+    request = _look_up_request(tracker)
+    return request is not None and _intent(request[0]) == "order_logistics"
+
+
+def look_up_words(tracker: Tracker) -> str:
+    """What the customer said since asking for this look-up, that message included (the form's
+    answers after it: an order number, phone digits), pasted values left out: 没收到货 said
+    before the bot asked which order still counts once the order is known."""
+    request = _look_up_request(tracker)
+    messages = request[1] if request else []
+    return " ".join(read(str(event.get("text") or "")).said for event in messages).strip()
+
+
+def _look_up_request(tracker: Tracker) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The latest message that asked for an order look-up, and it with the customer's later
+    messages, oldest first; None when none did."""
+    later: list[dict[str, Any]] = []
     for event in reversed(tracker.applied_events()):
-        if event.get("event") == "user":
-            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if intent in ("order_logistics", "order_status"):
-                return intent == "order_logistics"
-    return False
+        if event.get("event") != "user":
+            continue
+        later.insert(0, event)
+        if _intent(event) in LOOK_UP_INTENTS:
+            return event, later
+    return None
+
+
+def _intent(event: dict[str, Any]) -> str:
+    return str(((event.get("parse_data") or {}).get("intent") or {}).get("name") or "")
 
 
 def question(tracker: Tracker) -> str:
@@ -214,8 +241,7 @@ def misunderstood_in_a_row(tracker: Tracker) -> int:
     for event in reversed(tracker.events):
         if event.get("event") != "user":
             continue
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        if intent not in NOT_UNDERSTOOD:
+        if _intent(event) not in NOT_UNDERSTOOD:
             break
         count += 1
     return count

@@ -12,7 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import asked_about_logistics, open_problems
+from actions.conversation import asked_about_logistics, look_up_words, open_problems
 from actions.handoff import hand_to_person
 from actions.order_flow import UsesOrderDesk, end_of_flow, request_id, return_kind_name
 from actions.order_forms import NEW_VALUE_SLOT, within_return_window
@@ -123,6 +123,20 @@ class ActionOrderStatus(OrderAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, order: Order
     ) -> list[dict[str, Any]]:
+        if order.status is OrderStatus.DELIVERED:
+            facts = CaseFacts(delivered_order_words=look_up_words(tracker))
+            escalation = case_escalation(await self._backends.rules(), facts)
+            if escalation is not None:
+                # Not "it was delivered": the customer has just said it was not. Apologise,
+                # say what the system shows, and give it to a person who can trace it.
+                dispatcher.utter_message(
+                    response="utter_order_delivered_not_received",
+                    order_id=order.id,
+                    delivered=_local_time(order.delivered_at),
+                    courier=order.courier,
+                    tracking_no=order.tracking_no,
+                )
+                return [SlotSet("order_id", order.id), *hand_to_person(escalation)]
         if asked_about_logistics(tracker) and order.tracking:
             if order.status is OrderStatus.DELAYED:
                 # SERVICE-NORMS: a late parcel gets the apology first, then the facts and a plan.
@@ -302,9 +316,13 @@ def timeline(order: Order) -> str:
     """The latest tracking events, newest first, one a line."""
     lines = []
     for event in reversed(order.tracking[-TIMELINE_EVENTS:]):
-        when = datetime.fromisoformat(event.ts).strftime("%m-%d %H:%M")
-        lines.append(f"{when} {event.location} {event.description}".strip())
+        lines.append(f"{_local_time(event.ts)} {event.location} {event.description}".strip())
     return "\n".join(lines)
+
+
+def _local_time(iso: str) -> str:
+    """A shop-time ISO timestamp as the customer reads it: 11-28 14:05 ("" stays "")."""
+    return datetime.fromisoformat(iso).strftime("%m-%d %H:%M") if iso else ""
 
 
 def _too_late(dispatcher: CollectingDispatcher, order: Order, response: str) -> None:

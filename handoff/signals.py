@@ -2,7 +2,8 @@
 
 The router computes them for each message, stores them per turn, and sends them to Rasa as
 metadata; a rule that fires hands the conversation to a human. Case rules (VIP, order value,
-refund outside policy, several open problems, fallbacks in a row) need facts only the actions
+refund outside policy, several open problems, fallbacks in a row, an order shown as delivered
+that the customer has not received) need facts only the actions
 know (the verified customer, the orders, the dialogue): the actions check them with
 ``case_escalation``; the router never fires them on text alone.
 """
@@ -34,6 +35,7 @@ CASE_KINDS = (
     "refund_outside_policy",
     "open_problems",
     "fallbacks_in_a_row",
+    "delivered_not_received",
 )
 # Kinds the router checks on what happened to a message: the bot gave it no answer at all.
 SYSTEM_KINDS = ("no_answer",)
@@ -53,6 +55,7 @@ _SETTINGS: dict[str, dict[str, Any]] = {
     "refund_outside_policy": {},
     "open_problems": {"count": 2},
     "fallbacks_in_a_row": {"turns": 2},
+    "delivered_not_received": {"patterns": None, "unless": ()},
     "no_answer": {},
 }
 # What does not change a question when it is asked again: punctuation, spaces, particles.
@@ -71,8 +74,8 @@ class Rule:
     reason_en: str  # the reason in English, for the packet's English summary
     keywords: tuple[str, ...] = ()
     patterns: tuple[re.Pattern[str], ...] = ()
-    # Regular expressions that stop a keywords or patterns rule: a dispute only asked about
-    # (会不会被驳回) is a question, not a dispute.
+    # Regular expressions that stop a keywords, patterns or delivered_not_received rule: a
+    # dispute only asked about (会不会被驳回) is a question, not a dispute.
     unless: tuple[re.Pattern[str], ...] = ()
     threshold: float = 0.0
     turns: int = 0
@@ -89,6 +92,9 @@ class CaseFacts:
     refund_outside_policy: bool = False  # a return/refund asked outside the return window
     open_problems: int = 0  # distinct open problems (e.g. delayed + damaged + refund)
     fallbacks_in_a_row: int = 0  # the bot failed to understand N times in a row
+    # The customer's own words about an order the shop's system shows as delivered ("" for any
+    # other order): "没收到" then means a parcel signed for by someone else, or lost.
+    delivered_order_words: str = ""
 
 
 @dataclass(frozen=True)
@@ -215,7 +221,7 @@ def _check(rule: Rule, where: str) -> None:
         raise ValueError(f"{where} needs a reason for the agent")
     if rule.kind == "keywords" and not rule.keywords:
         raise ValueError(f"{where} needs keywords")
-    if rule.kind == "patterns" and not rule.patterns:
+    if rule.kind in ("patterns", "delivered_not_received") and not rule.patterns:
         raise ValueError(f"{where} needs patterns")
     if rule.kind in ("anger_above", "anger_rising") and not 0.0 < rule.threshold <= 1.0:
         raise ValueError(f"{where} needs a threshold in (0, 1]")
@@ -294,6 +300,8 @@ def _case_match(rule: Rule, facts: CaseFacts) -> str:
         return "退款/退货超出政策" if facts.refund_outside_policy else ""
     if rule.kind == "open_problems":
         return f"{facts.open_problems} 个未解决问题" if facts.open_problems >= rule.count else ""
+    if rule.kind == "delivered_not_received":
+        return _pattern_found(rule, facts.delivered_order_words.lower())
     if facts.fallbacks_in_a_row >= rule.turns:
         return f"连续 {facts.fallbacks_in_a_row} 次未理解"
     return ""
@@ -302,12 +310,10 @@ def _case_match(rule: Rule, facts: CaseFacts) -> str:
 def _match(rule: Rule, text: str, said: str, anger: float, history: Sequence[TurnSignals]) -> str:
     """What made a text rule fire (for the log and the agent), or "" when it does not;
     ``said`` is the customer's own words, lowercased."""
-    if rule.kind in ("keywords", "patterns") and any(p.search(said) for p in rule.unless):
-        return ""
     if rule.kind == "keywords":
-        return next((k for k in rule.keywords if k in said), "")
+        return "" if _ruled_out(rule, said) else next((k for k in rule.keywords if k in said), "")
     if rule.kind == "patterns":
-        return next((m[0] for m in (p.search(said) for p in rule.patterns) if m), "")
+        return _pattern_found(rule, said)
     if rule.kind == "anger_above":
         return f"anger {anger:.2f}" if anger >= rule.threshold else ""
     if rule.kind == "anger_rising":
@@ -325,3 +331,15 @@ def _match(rule: Rule, text: str, said: str, anger: float, history: Sequence[Tur
     if is_question and len(earlier) == rule.turns - 1 and all(q == question for q in earlier):
         return text[:50]
     return ""
+
+
+def _pattern_found(rule: Rule, words: str) -> str:
+    """The first of the rule's patterns found in ``words``, or ""."""
+    if _ruled_out(rule, words):
+        return ""
+    return next((m[0] for m in (p.search(words) for p in rule.patterns) if m), "")
+
+
+def _ruled_out(rule: Rule, words: str) -> bool:
+    """An ``unless`` pattern is in the words: a problem only asked about is no problem."""
+    return any(p.search(words) for p in rule.unless)

@@ -300,6 +300,57 @@ async def test_a_delayed_parcel_gets_an_apology_then_a_plan_recorded_as_a_task(s
     assert len([f for f in await store.follow_ups() if f.order_id == order.id]) == 1
 
 
+def handed_over(events: list[dict[str, Any]]) -> str:
+    """The case rule that gave the conversation to a person, or "" when none did."""
+    if {"event": "followup", "timestamp": None, "name": "action_handoff"} not in events:
+        return ""
+    return next(e["value"]["rule_id"] for e in events if e.get("name") == "case_escalation")
+
+
+async def test_a_delivered_order_the_customer_has_not_got_goes_to_a_person(store):
+    order = await first(store, OrderStatus.DELIVERED)
+    tracker = turn("我的快递一直没收到", intent="order_logistics", slots=await verified(order))
+    dispatcher = CollectingDispatcher()
+    events = await ActionOrderStatus().run(dispatcher, tracker, {})
+    [message] = dispatcher.messages  # not "it was delivered", which the customer denies
+    assert message["response"] == "utter_order_delivered_not_received"
+    assert message["order_id"] == order.id and message["tracking_no"] == order.tracking_no
+    delivered = order.delivered_at  # "2026-11-28 14:05:00" shop time, said as 11-28 14:05
+    assert message["delivered"] == f"{delivered[5:10]} {delivered[11:16]}"
+    assert handed_over(events) == "delivered_not_received"
+
+
+async def test_not_received_said_before_the_bot_asked_which_order_still_counts(store):
+    order = await first(store, OrderStatus.DELIVERED)
+    tracker = turn(order.id, intent="inform", slots=await verified(order))
+    complaint = {
+        "event": "user",
+        "timestamp": 1763999990.0,
+        "text": "东西没收到 页面显示什么意思",
+        "parse_data": {"intent": {"name": "order_logistics", "confidence": 0.9}},
+    }
+    asked = {"event": "bot", "timestamp": 1763999991.0, "text": "请问是哪个订单呢"}
+    tracker.events[:0] = [complaint, asked]
+    _, events = await final(ActionOrderStatus(), tracker)
+    assert handed_over(events) == "delivered_not_received"
+
+
+@pytest.mark.parametrize(
+    ("status", "text"),
+    [
+        (OrderStatus.DELIVERED, "快递到哪了"),  # the status reply answers it
+        (OrderStatus.DELIVERED, "如果没收到怎么办"),  # only asked about
+        (OrderStatus.SHIPPED, "还没收到呢"),  # on its way: the tracking answers it
+    ],
+)
+async def test_an_order_not_shown_delivered_or_not_denied_gets_its_tracking(store, status, text):
+    order = await first(store, status)
+    tracker = turn(text, intent="order_logistics", slots=await verified(order))
+    responses, events = await final(ActionOrderStatus(), tracker)
+    assert responses == ["utter_order_logistics"]
+    assert handed_over(events) == ""
+
+
 # --- cancelling
 
 

@@ -136,3 +136,15 @@ async def test_a_return_past_the_window_goes_to_a_person_with_the_order(system: 
         params = {k: chat.conversation[k] for k in ("conversation_id", "token")}
         async with http.get(f"{system.url}/api/chat/messages", params=params) as response:
             assert (await response.json())["owner"] == "queue"
+
+
+async def test_a_delivered_parcel_the_customer_has_not_got_goes_to_a_person(system: RunningSystem):
+    async with aiohttp.ClientSession() as http:
+        chat = await open_chat(http, system)
+        await chat.said("订单2025110300044一直没收到货")
+        answer = await chat.said("7667")
+        assert "签收" in answer and "还没有收到" in answer and "排在第" in answer
+        assert "已经签收啦" not in answer, "not told it was delivered, which they deny"
+        params = {k: chat.conversation[k] for k in ("conversation_id", "token")}
+        async with http.get(f"{system.url}/api/chat/messages", params=params) as response:
+            assert (await response.json())["owner"] == "queue"

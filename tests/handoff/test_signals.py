@@ -112,6 +112,9 @@ def test_digits_tried_again_are_not_a_repeated_question(rules):
         (CaseFacts(open_problems=2), "several_open_problems", "2 个未解决问题"),
         (CaseFacts(open_problems=3), "several_open_problems", "3 个未解决问题"),
         (CaseFacts(fallbacks_in_a_row=2), "fallbacks_in_a_row", "连续 2 次未理解"),
+        (CaseFacts(delivered_order_words="我还没收到货呢"), "delivered_not_received", "没收到"),
+        (CaseFacts(delivered_order_words="快递一直没送到"), "delivered_not_received", "没送到"),
+        (CaseFacts(delivered_order_words="不是我签收的"), "delivered_not_received", "不是我签"),
     ],
 )
 def test_case_rules_fire_on_their_facts(rules, facts, rule, matched):
@@ -129,8 +132,19 @@ def test_case_rules_fire_on_their_facts(rules, facts, rule, matched):
         CaseFacts(order_total_cents=99_999),  # 999.99 yuan: just under the shop's 1000
         CaseFacts(open_problems=1),  # one problem is the normal case, the bot handles it
         CaseFacts(fallbacks_in_a_row=1),  # one misunderstanding gets a rephrase first
+        CaseFacts(delivered_order_words="收到了 谢谢"),
+        CaseFacts(delivered_order_words="如果没收到怎么办"),  # only asked about
+        CaseFacts(delivered_order_words="快递到哪了"),  # the status reply answers it
     ],
-    ids=["an ordinary case", "order under the threshold", "one problem", "one fallback"],
+    ids=[
+        "an ordinary case",
+        "order under the threshold",
+        "one problem",
+        "one fallback",
+        "a delivered order received",
+        "a delivered order not received only in a question",
+        "a delivered order asked about",
+    ],
 )
 def test_case_rules_do_not_fire_on_an_ordinary_case(rules, facts):
     assert case_escalation(rules, facts) is None
@@ -212,6 +226,11 @@ def test_case_rule_settings_have_defaults(tmp_path: Path):
         (
             "{id: x, kind: fallbacks_in_a_row, turns: 0, priority: 1, team: after_sale, reason: r}",
             "turns >= 1",
+        ),
+        (
+            "{id: x, kind: delivered_not_received, patterns: [], priority: 1, team: after_sale,"
+            " reason: r}",
+            "needs patterns",
         ),
         ("{id: x, kind: vip_customer, priority: 1, team: sales, reason: r}", "team must be one of"),
         (
