@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from tools.real.agreement import SECOND, agreement
-from tools.real.dataset import split_of
+from tools.real.dataset import LABELS, split_of
 
 
 def write(path: Path, rows: list[dict]) -> Path:
@@ -26,12 +26,18 @@ def test_agreement_is_f1_of_one_labeller_against_the_other(tmp_path: Path):
     assert report["angry"]["f1"] == 0.0
 
 
-def test_the_second_labels_cover_labelled_dev_turns_only():
+def test_the_second_labels_cover_dev_sessions_and_every_labelled_test_turn():
     rows = [json.loads(line) for line in SECOND.read_text().splitlines()]
-    assert len(rows) >= 500 and {split_of(r["session"]) for r in rows} == {"dev"}
-    assert set(rows[0]) == {"session", "turn", "handoff", "angry"}  # labels, never text
-    report = agreement()
-    assert report["handoff"]["turns"] == len(rows)
+    assert all(set(r) == {"session", "turn", "handoff", "angry"} for r in rows)  # never text
+    test_labels = [json.loads(line) for line in LABELS.read_text().splitlines() if line]
+    test_turns = {
+        (r["session"], r["turn"]) for r in test_labels if split_of(r["session"]) == "test"
+    }
+    assert {
+        (r["session"], r["turn"]) for r in rows if split_of(r["session"]) == "test"
+    } == test_turns
+    dev = agreement(split="dev")["handoff"]["turns"]
+    assert dev >= 500 and dev + len(test_turns) == agreement()["handoff"]["turns"] == len(rows)
 
 
 def test_a_turn_the_first_labeller_never_saw_is_refused(tmp_path: Path):
