@@ -35,6 +35,7 @@ def turns(*angers: float, question: str = "") -> list[TurnSignals]:
         ("收到的杯子碎了", "product_problem"),
         ("少发了一件，只有上衣没有裤子", "product_problem"),
         ("发错颜色了，我买的是黑色", "product_problem"),
+        ("快递不是我签收的", "product_problem"),  # signed for by someone else
     ],
 )
 def test_keyword_rules_fire(rules, text, rule):
