@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import Any
 
@@ -15,6 +16,8 @@ from core import settings as settings_module
 from core.texts import Texts
 from faq.knowledge import Entry
 from faq.retriever import FaqRetriever, Result
+
+log = logging.getLogger(__name__)
 
 # Where one question ends and the next starts in a customer's message.
 _CLAUSE_BREAK = re.compile(
@@ -29,6 +32,8 @@ MAX_QUESTIONS = 3
 class ActionAnswerFaq(Action):
     def __init__(self) -> None:
         self._retriever: FaqRetriever | None = None
+        # Made on the event loop, not here: the server pickles its actions into its worker.
+        self._building: asyncio.Lock | None = None
         self._texts = Texts.load()
 
     def name(self) -> str:
@@ -37,8 +42,7 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        # Building the index (first use) and encoding are blocking CPU work: worker thread.
-        retriever = await asyncio.to_thread(self._current)
+        retriever = await self._loaded()
         language = reply_language(tracker)
         chosen = next(tracker.get_latest_entity_values("faq_id"), None)
         if chosen == NONE_OF_THESE:  # the customer asked something else: say so honestly
@@ -78,8 +82,24 @@ class ActionAnswerFaq(Action):
             dispatcher.utter_message(response="utter_default")
         return []
 
+    async def warm_up(self) -> None:
+        """Load the encoders and build the index now, not on the first customer's question
+        (encoding a fresh knowledge base takes about 20 s). A failure is logged, and the
+        first question tries again."""
+        try:
+            await self._loaded()
+        except Exception:
+            log.exception("FAQ retriever not loaded at start; the first question retries")
+
+    async def _loaded(self) -> FaqRetriever:
+        """The retriever, built once (a question during the warm-up waits for it), with the
+        shop's latest knowledge-base edits; the blocking work runs in a worker thread."""
+        if self._building is None:
+            self._building = asyncio.Lock()
+        async with self._building:
+            return await asyncio.to_thread(self._current)
+
     def _current(self) -> FaqRetriever:
-        """The loaded retriever, with the shop's latest knowledge-base edits (blocking)."""
         if self._retriever is None:
             settings = settings_module.load()
             self._retriever = FaqRetriever(

@@ -12,10 +12,12 @@ policy), shares them with every action and closes them when it stops.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hmac
 import logging
 import sys
 from functools import partial
+from typing import TypeVar
 
 from rasa_sdk.endpoint import create_app_for_serve
 from rasa_sdk.executor import ActionExecutor
@@ -25,10 +27,12 @@ from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
 from actions.backends import Backends, UsesBackends
+from actions.faq import ActionAnswerFaq
 from core import settings as settings_module
 from core.texts import console_texts
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def create_app(executor: ActionExecutor, token: str) -> Sanic:
@@ -37,6 +41,19 @@ def create_app(executor: ActionExecutor, token: str) -> Sanic:
     console_texts()  # read once, now: the handoff's context packet is written with it
     expected = token.encode()
     backends = share_backends(executor)
+    warm_ups = WarmUps()
+
+    @app.after_server_start
+    async def warm_up(_: Sanic) -> None:
+        warm_ups.start(executor)
+
+    @app.get("/ready")
+    async def ready(_: Request) -> HTTPResponse:
+        """200 once the warm-ups have finished (loaded, or failed and logged): the runner
+        waits for it at start; ``/health`` only says the process answers."""
+        if warm_ups.done:
+            return response.json({"status": "ready"})
+        return response.json({"status": "loading"}, status=503)
 
     @app.after_server_stop
     async def close_backends(_: Sanic) -> None:
@@ -58,11 +75,31 @@ def create_app(executor: ActionExecutor, token: str) -> Sanic:
 def share_backends(executor: ActionExecutor) -> Backends:
     """One set of backends for every registered action of this process."""
     backends = Backends()
-    for run in executor.actions.values():
-        action = getattr(run, "__self__", None)
-        if isinstance(action, UsesBackends):
-            action.share(backends)
+    for action in registered(executor, UsesBackends):
+        action.share(backends)
     return backends
+
+
+class WarmUps:
+    """What the first answers would wait for, loaded once the server is up: the FAQ's
+    encoders and index (about 20 s on a fresh install, 5 s from the cache)."""
+
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[None]] | None = None
+
+    def start(self, executor: ActionExecutor) -> None:
+        actions = registered(executor, ActionAnswerFaq)
+        self._tasks = [asyncio.create_task(action.warm_up()) for action in actions]
+
+    @property
+    def done(self) -> bool:
+        return self._tasks is not None and all(task.done() for task in self._tasks)
+
+
+def registered(executor: ActionExecutor, kind: type[T]) -> list[T]:
+    """The executor's action instances of one kind."""
+    actions = (getattr(run, "__self__", None) for run in executor.actions.values())
+    return [action for action in actions if isinstance(action, kind)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -383,7 +383,9 @@ def _replica(
             [sys.executable, "-m", "actions.server", "-p", str(settings.action_port + replica)],
             metered,
             logs / f"{actions_name}.log",
-            lambda: _http_ready(f"{action_url}/health"),
+            lambda: _http_ready(f"{action_url}/ready"),
+            # Ready once its FAQ index is loaded; alive while it answers at all.
+            live=lambda: _http_ready(f"{action_url}/health"),
         ),
     ]
 

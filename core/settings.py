@@ -71,7 +71,7 @@ class Settings:
     orders_api_token: str = ""
     return_window_days: int = 7
     faq_dir: Path = PROJECT_ROOT / "faq" / "kb"
-    faq_encoder: str = "use"
+    faq_encoder: str = "use+e5"
     rasa_timeout: float = 15.0
     max_message_chars: int = 2000
     conversation_ttl_days: int = 30

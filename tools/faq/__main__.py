@@ -22,7 +22,7 @@ from faq.knowledge import KB_DIR, Entry, KnowledgeBase, KnowledgeBaseError
 from faq.retriever import FaqRetriever
 from tools.faq.evaluate import evaluate
 
-BENCH_ENCODERS = ("use", "st:all-MiniLM-L6-v2")
+BENCH_ENCODERS = ("use+e5", "use", "st:all-MiniLM-L6-v2")
 BENCH_QUERIES = (
     "亲，什么时候发货呀",
     "包邮吗",
@@ -43,10 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     evaluation = commands.add_parser("eval", help="score the retriever on a labelled JSONL file")
     evaluation.add_argument("file", type=Path)
-    evaluation.add_argument("--encoder", default=DEFAULT_ENCODER, help="use | st:MODEL")
+    evaluation.add_argument("--encoder", default=DEFAULT_ENCODER, help="use | e5 | st:MODEL | a+b")
     evaluation.add_argument("--cache", type=Path, default=None, help="index cache directory")
     bench = commands.add_parser("bench", help="latency, build time and memory per encoder")
-    bench.add_argument("--encoder", action="append", help="use | st:MODEL (repeatable)")
+    bench.add_argument("--encoder", action="append", help="use | e5 | st:MODEL | a+b (repeatable)")
     bench.add_argument("--entries", type=int, default=1000, help="synthetic entries to index")
     bench.add_argument("--queries", type=int, default=200)
     bench.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
