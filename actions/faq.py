@@ -93,11 +93,14 @@ class ActionAnswerFaq(Action):
 
     async def _loaded(self) -> FaqRetriever:
         """The retriever, built once (a question during the warm-up waits for it), with the
-        shop's latest knowledge-base edits; the blocking work runs in a worker thread."""
-        if self._building is None:
-            self._building = asyncio.Lock()
-        async with self._building:
-            return await asyncio.to_thread(self._current)
+        shop's latest knowledge-base edits; the blocking work runs in a worker thread. Only
+        the first build is one at a time: a reload check must not queue every question."""
+        if self._retriever is None:
+            if self._building is None:
+                self._building = asyncio.Lock()
+            async with self._building:
+                return await asyncio.to_thread(self._current)
+        return await asyncio.to_thread(self._current)
 
     def _current(self) -> FaqRetriever:
         if self._retriever is None:
