@@ -73,7 +73,9 @@ class ConsoleServices:
     reach: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
     # Groups the report's knowledge-base gaps: one per app, its model loaded on the first
     # report (in a worker thread) and kept.
-    gap_encoder: Encoder = field(default_factory=make_encoder)
+    gap_encoder: Encoder = field(
+        default_factory=lambda: make_encoder("use")
+    )  # gap thresholds are USE's
     # The first-response target the report measures against (KEFU_FIRST_RESPONSE_SECONDS).
     first_response_target: float = 30.0
 

@@ -66,7 +66,7 @@ async def build_report(
         facts.turns(since, until), facts.contacts(since, until), facts.tickets(since, until)
     )
     questions = gap_questions(turns)
-    encoder = gap_encoder or make_encoder()
+    encoder = gap_encoder or make_encoder("use")  # the gap grouping thresholds were chosen on USE
     gaps = await asyncio.to_thread(group_gaps, questions, encoder.encode)
     return report_from(
         turns,

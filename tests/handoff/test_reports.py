@@ -47,8 +47,8 @@ COMPLAIN = TurnReading("complain", 0.97, ["action_handoff"], ["utter_handoff_que
 
 @pytest.fixture(scope="module")
 def encoder() -> Encoder:
-    """The FAQ retriever's own encoder, loaded once for the module (it takes a second)."""
-    return make_encoder()
+    """The gap report's encoder (USE: its grouping thresholds), loaded once for the module."""
+    return make_encoder("use")
 
 
 def fact_store(redis: Redis, keys: Keys) -> FactStore:
