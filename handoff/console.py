@@ -25,7 +25,7 @@ from handoff.live import SESSION_ENDED, LiveHub
 from handoff.login_throttle import LoginThrottle
 from handoff.models import TEAMS, Note, Ticket, TicketStatus
 from handoff.queue import ClaimResult, TicketQueue
-from handoff.reports import CSV_TABLES, build_report, range_of_days, report_csv
+from handoff.reports import CSV_TABLES, GAP_ENCODER, build_report, range_of_days, report_csv
 from handoff.supervision import Supervision
 from handoff.webutil import json_error, read_json_object, same_secret, string_field
 
@@ -73,9 +73,7 @@ class ConsoleServices:
     reach: Callable[[str], Awaitable[dict[str, Any] | None]] | None = None
     # Groups the report's knowledge-base gaps: one per app, its model loaded on the first
     # report (in a worker thread) and kept.
-    gap_encoder: Encoder = field(
-        default_factory=lambda: make_encoder("use")
-    )  # gap thresholds are USE's
+    gap_encoder: Encoder = field(default_factory=lambda: make_encoder(GAP_ENCODER))
     # The first-response target the report measures against (KEFU_FIRST_RESPONSE_SECONDS).
     first_response_target: float = 30.0
 

@@ -34,13 +34,15 @@ from handoff.supervision import (
 FIRST_RESPONSE_TARGET_SECONDS = 30.0  # SERVICE-NORMS: a person answers within 30 s
 SATISFIED_FROM = 4  # a rating of 4 or 5 is a satisfied customer
 RATINGS = ("1", "2", "3", "4", "5")
-# Two unanswered questions belong to one gap when their sentence embeddings (the FAQ
-# retriever's multilingual USE) are at least this close to the group's mean. Measured on
+# Two unanswered questions belong to one gap when their sentence embeddings (multilingual
+# USE, GAP_ENCODER) are at least this close to the group's mean. Measured on
 # shop questions: paraphrases of one question score 0.6-0.9 (怎么开发票 / 发票在哪里开 0.73,
 # 有没有优惠券 / 优惠码怎么用 0.63, 怎么退货 / 我想退货怎么弄 0.91), different subjects below
 # 0.5 even when worded alike (发票 / 退货 0.48, 怎么开发票 / 怎么退货 0.41); at 0.65 short
 # forms (发票, 开票) split off their group, at 0.55 nothing more joins.
 GAP_SIMILARITY = 0.6
+# The encoder GAP_SIMILARITY was chosen with (the FAQ retriever's default is another).
+GAP_ENCODER = "use"
 GAP_EXAMPLES = 3
 # The most frequent distinct questions grouped: a week of a busy shop stays a few seconds of
 # encoding; the rarer rest is left out of the gaps.
@@ -66,7 +68,7 @@ async def build_report(
         facts.turns(since, until), facts.contacts(since, until), facts.tickets(since, until)
     )
     questions = gap_questions(turns)
-    encoder = gap_encoder or make_encoder("use")  # the gap grouping thresholds were chosen on USE
+    encoder = gap_encoder or make_encoder(GAP_ENCODER)
     gaps = await asyncio.to_thread(group_gaps, questions, encoder.encode)
     return report_from(
         turns,

@@ -19,6 +19,7 @@ from faq.encoders import Encoder, make_encoder
 from handoff.facts import FactStore, day_of
 from handoff.models import Ticket, TicketStatus
 from handoff.reports import (
+    GAP_ENCODER,
     GAP_SIMILARITY,
     build_report,
     percentile,
@@ -48,7 +49,7 @@ COMPLAIN = TurnReading("complain", 0.97, ["action_handoff"], ["utter_handoff_que
 @pytest.fixture(scope="module")
 def encoder() -> Encoder:
     """The gap report's encoder (USE: its grouping thresholds), loaded once for the module."""
-    return make_encoder("use")
+    return make_encoder(GAP_ENCODER)
 
 
 def fact_store(redis: Redis, keys: Keys) -> FactStore:
