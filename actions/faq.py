@@ -34,6 +34,7 @@ class ActionAnswerFaq(Action):
         self._retriever: FaqRetriever | None = None
         # Made on the event loop, not here: the server pickles its actions into its worker.
         self._building: asyncio.Lock | None = None
+        self._reloading: asyncio.Task[None] | None = None
         self._texts = Texts.load()
 
     def name(self) -> str:
@@ -92,27 +93,40 @@ class ActionAnswerFaq(Action):
             log.exception("FAQ retriever not loaded at start; the first question retries")
 
     async def _loaded(self) -> FaqRetriever:
-        """The retriever, built once (a question during the warm-up waits for it), with the
-        shop's latest knowledge-base edits; the blocking work runs in a worker thread. Only
-        the first build is one at a time: a reload check must not queue every question."""
+        """The retriever, built once (a question during the warm-up waits for it); the blocking
+        work runs in a worker thread. A shop's edit is re-encoded in the background while the
+        old index answers: with both encoders that takes about 20 s, longer than a customer
+        may wait."""
         if self._retriever is None:
             if self._building is None:
                 self._building = asyncio.Lock()
             async with self._building:
-                return await asyncio.to_thread(self._current)
-        return await asyncio.to_thread(self._current)
+                if self._retriever is None:
+                    self._retriever = await asyncio.to_thread(self._build)
+            return self._retriever
+        retriever = self._retriever
+        if self._reloading is None and await asyncio.to_thread(retriever.changed_since_last_look):
+            self._reloading = asyncio.create_task(self._reload(retriever))
+        return retriever
 
-    def _current(self) -> FaqRetriever:
-        if self._retriever is None:
-            settings = settings_module.load()
-            self._retriever = FaqRetriever(
-                settings.faq_dir,
-                cache_dir=settings.var_dir / "faq-cache",
-                encoder=settings.faq_encoder,
-            ).load()
-        else:
-            self._retriever.reload_if_changed()
-        return self._retriever
+    @staticmethod
+    def _build() -> FaqRetriever:
+        settings = settings_module.load()
+        return FaqRetriever(
+            settings.faq_dir,
+            cache_dir=settings.var_dir / "faq-cache",
+            encoder=settings.faq_encoder,
+        ).load()
+
+    async def _reload(self, retriever: FaqRetriever) -> None:
+        """Swap the edited knowledge base in; a broken edit leaves the old one answering."""
+        try:
+            for problem in await asyncio.to_thread(retriever.reload):
+                log.warning("FAQ edit not applied: %s", problem)
+        except Exception:
+            log.exception("FAQ reload failed; the old index keeps answering")
+        finally:
+            self._reloading = None
 
 
 def entries_asked(retriever: FaqRetriever, text: str) -> list[Entry]:

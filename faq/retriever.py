@@ -202,20 +202,17 @@ class FaqRetriever:
                     self._state = self._build(load(self.kb_dir), progress)
         return self
 
-    def reload_if_changed(self) -> list[str]:
-        """Reload when a knowledge-base file changed since the last look (checked every few
-        seconds): a shop's edit is served without a restart. Returns the problems, if any."""
+    def changed_since_last_look(self) -> bool:
+        """A knowledge-base file changed since the last look (looked at every few seconds): the
+        caller reloads, so a shop's edit is served without a restart."""
         if time.monotonic() - self._checked_at < WATCH_INTERVAL_SECONDS:
-            return []
+            return False
         self._checked_at = time.monotonic()
         fingerprint = _fingerprint(self.kb_dir)
         if fingerprint == self._fingerprint:
-            return []
+            return False
         self._fingerprint = fingerprint
-        problems = self.reload()
-        for problem in problems:
-            log.warning("FAQ edit not applied: %s", problem)
-        return problems
+        return True
 
     def reload(self) -> list[str]:
         """Re-reads the knowledge base and swaps it in; returns the problems found.

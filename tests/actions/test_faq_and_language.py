@@ -1,6 +1,13 @@
+import asyncio
+import shutil
+import threading
+
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.faq import ActionAnswerFaq
+from faq.knowledge import KB_DIR
+from faq.retriever import FaqRetriever
+from tests.waiting import async_wait_until
 
 
 async def test_faq_answers_in_the_customers_language(make_tracker):
@@ -147,3 +154,36 @@ async def test_a_knowledge_base_that_cannot_load_at_start_is_logged_and_retried(
     dispatcher = CollectingDispatcher()
     await action.run(dispatcher, make_tracker("能开发票吗"), {})
     assert "发票" in dispatcher.messages[0]["text"]
+
+
+async def test_a_knowledge_base_edit_is_served_without_making_a_customer_wait(
+    make_tracker, monkeypatch, tmp_path
+):
+    kb = tmp_path / "kb"
+    shutil.copytree(KB_DIR, kb)
+    monkeypatch.setenv("KEFU_FAQ_DIR", str(kb))
+    monkeypatch.setattr("faq.retriever.WATCH_INTERVAL_SECONDS", 0.0)
+    # Re-encoding an edited knowledge base takes about 20 s; here it waits until released.
+    encoded = threading.Event()
+    reload = FaqRetriever.reload
+    monkeypatch.setattr(FaqRetriever, "reload", lambda self: encoded.wait(60) and reload(self))
+    action = ActionAnswerFaq()
+    await action.warm_up()
+    policy = kb / "policy.yml"
+    policy.write_text(
+        policy.read_text(encoding="utf-8").replace("dispatch_hours: 48", "dispatch_hours: 36"),
+        encoding="utf-8",
+    )
+
+    async def dispatch_answer() -> str:
+        dispatcher = CollectingDispatcher()
+        await asyncio.wait_for(action.run(dispatcher, make_tracker("什么时候发货"), {}), 10)
+        return str(dispatcher.messages[0]["text"])
+
+    assert "48 小时" in await dispatch_answer(), "answered at once, from the index in use"
+    encoded.set()
+
+    async def edit_served() -> bool:
+        return "36 小时" in await dispatch_answer()
+
+    await async_wait_until(edit_served, 60, "the edited answer")

@@ -187,18 +187,18 @@ def test_a_good_edit_is_live_after_reload(use_encoder, kb_copy, tmp_path):
     assert dispatch is not None and "36 小时" in dispatch.answers["zh"]
 
 
-def test_an_edited_file_is_picked_up_without_a_reload_call(
-    use_encoder, kb_copy, tmp_path, monkeypatch
-):
+def test_an_edited_file_is_noticed(use_encoder, kb_copy, tmp_path, monkeypatch):
     monkeypatch.setattr("faq.retriever.WATCH_INTERVAL_SECONDS", 0.0)
     retriever = FaqRetriever(kb_copy, tmp_path / "cache", use_encoder).load()
-    assert retriever.reload_if_changed() == [], "nothing changed: nothing to do"
+    assert not retriever.changed_since_last_look(), "nothing changed: nothing to do"
     policy = kb_copy / "policy.yml"
     policy.write_text(
         policy.read_text(encoding="utf-8").replace("dispatch_hours: 48", "dispatch_hours: 36"),
         encoding="utf-8",
     )
-    assert retriever.reload_if_changed() == []
+    assert retriever.changed_since_last_look()
+    assert not retriever.changed_since_last_look(), "seen once: not changed again"
+    assert retriever.reload() == []
     dispatch = retriever.search("什么时候发货").entry
     assert dispatch is not None and "36 小时" in dispatch.answers["zh"]
 
