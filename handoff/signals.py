@@ -45,8 +45,8 @@ _COMMON_SETTINGS = frozenset({"id", "kind", "priority", "team", "reason", "reaso
 _REQUIRED_SETTINGS = _COMMON_SETTINGS - {"kind", "reason_en"}
 # The settings each kind reads (anything else in a rule is a typo and refused), with defaults.
 _SETTINGS: dict[str, dict[str, Any]] = {
-    "keywords": {"keywords": None, "unless": ()},
-    "patterns": {"patterns": None, "unless": ()},
+    "keywords": {"keywords": None, "unless": (), "not_within": ()},
+    "patterns": {"patterns": None, "unless": (), "not_within": ()},
     "anger_above": {"threshold": None},
     "anger_rising": {"turns": None, "threshold": None},
     "repeated_question": {"turns": None},
@@ -77,6 +77,9 @@ class Rule:
     # Regular expressions that stop a keywords, patterns or delivered_not_received rule: a
     # dispute only asked about (会不会被驳回) is a question, not a dispute.
     unless: tuple[re.Pattern[str], ...] = ()
+    # Words that hold a keyword without meaning it (报警器 holds 报警, 垃圾袋 holds 垃圾): taken
+    # out of the words before a keywords or patterns rule reads them.
+    not_within: tuple[str, ...] = ()
     threshold: float = 0.0
     turns: int = 0
     threshold_yuan: float = 0.0
@@ -195,6 +198,7 @@ def load_rules(path: Path = RULES_FILE) -> tuple[Rule, ...]:
                 keywords=tuple(str(k).lower() for k in settings.get("keywords") or ()),
                 patterns=tuple(re.compile(str(p)) for p in settings.get("patterns") or ()),
                 unless=tuple(re.compile(str(p)) for p in settings.get("unless") or ()),
+                not_within=tuple(str(w).lower() for w in settings.get("not_within") or ()),
                 threshold=float(settings.get("threshold") or 0.0),
                 turns=int(settings.get("turns") or 0),
                 threshold_yuan=float(settings.get("threshold_yuan") or 0.0),
@@ -310,8 +314,13 @@ def _case_match(rule: Rule, facts: CaseFacts) -> str:
 def _match(rule: Rule, text: str, said: str, anger: float, history: Sequence[TurnSignals]) -> str:
     """What made a text rule fire (for the log and the agent), or "" when it does not;
     ``said`` is the customer's own words, lowercased."""
+    if rule.kind in ("keywords", "patterns"):
+        for word in rule.not_within:
+            said = said.replace(word, " ")
     if rule.kind == "keywords":
-        return "" if _ruled_out(rule, said) else next((k for k in rule.keywords if k in said), "")
+        return (
+            "" if _ruled_out(rule, said) else next((k for k in rule.keywords if _has(said, k)), "")
+        )
     if rule.kind == "patterns":
         return _pattern_found(rule, said)
     if rule.kind == "anger_above":
@@ -331,6 +340,14 @@ def _match(rule: Rule, text: str, said: str, anger: float, history: Sequence[Tur
     if is_question and len(earlier) == rule.turns - 1 and all(q == question for q in earlier):
         return text[:50]
     return ""
+
+
+def _has(words: str, keyword: str) -> bool:
+    """The keyword is in the words; a number (12315) only as a number of its own, not inside
+    an order or phone number."""
+    if not keyword.isdigit():
+        return keyword in words
+    return re.search(rf"(?<!\d){keyword}(?!\d)", words) is not None
 
 
 def _pattern_found(rule: Rule, words: str) -> str:

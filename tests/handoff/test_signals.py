@@ -439,3 +439,52 @@ def test_an_escalation_stored_before_english_reasons_still_loads():
     old = {"rule_id": "angry", "priority": 2, "team": "complaints", "reason": "r", "matched": "m"}
     signals = Signals.from_metadata({**record, "escalation": old})
     assert signals.escalation is not None and signals.escalation.reason_en == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("我想买个烟雾报警器", "crisis_keyword"),
+        ("发票抬头要和工商注册的名称一样吗", "crisis_keyword"),
+        ("这款相机曝光补偿怎么调", "crisis_keyword"),
+        ("支持多媒体播放吗", "crisis_keyword"),
+        ("订单4512315678901什么时候发", "crisis_keyword"),  # 12315 inside an order number
+        ("这个适合老人呢还是小孩", "explicit_request"),
+        ("发票抬头写个人呢还是公司", "explicit_request"),
+        ("垃圾袋什么时候发货", "dispute"),
+        ("我的退货已经审核了吗", "dispute"),
+        ("我都急坏了 快递到哪了", "product_problem"),
+        ("尚未收到货 能退款吗", "product_problem"),
+        ("电视有运动补偿功能吗", "missing_or_disputed"),
+    ],
+)
+def test_a_word_that_only_holds_a_keyword_does_not_fire_its_rule(rules, text, rule):
+    assert rule not in compute_signals(text, rules).fired
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("报警器是坏的 再不处理我就报警", "crisis_keyword"),
+        ("我要去网上曝光你们", "crisis_keyword"),
+        ("我打12315", "crisis_keyword"),
+        ("人呢？", "explicit_request"),
+        ("什么垃圾东西", "dispute"),
+        ("经审核，您的申请不符合退货条件", "dispute"),
+        ("收到的东西坏了", "product_problem"),
+        ("拍照曝光补偿一直不对，我要求赔偿", "missing_or_disputed"),
+    ],
+)
+def test_the_keyword_itself_still_fires_beside_such_a_word(rules, text, rule):
+    assert rule in compute_signals(text, rules).fired
+
+
+def test_not_within_is_refused_on_a_rule_that_reads_no_words(tmp_path: Path):
+    path = tmp_path / "rules.yml"
+    path.write_text(
+        "rules:\n  - {id: r, kind: anger_above, priority: 1, team: complaints, reason: x,"
+        " threshold: 0.9, not_within: ['x']}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="takes no not_within"):
+        load_rules(path)
