@@ -455,6 +455,7 @@ def test_an_escalation_stored_before_english_reasons_still_loads():
         ("我的退货已经审核了吗", "dispute"),
         ("我都急坏了 快递到哪了", "product_problem"),
         ("尚未收到货 能退款吗", "product_problem"),
+        ("收到坏的话可以换吗", "product_problem"),
         ("电视有运动补偿功能吗", "missing_or_disputed"),
     ],
 )
