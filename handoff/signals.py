@@ -314,9 +314,8 @@ def _case_match(rule: Rule, facts: CaseFacts) -> str:
 def _match(rule: Rule, text: str, said: str, anger: float, history: Sequence[TurnSignals]) -> str:
     """What made a text rule fire (for the log and the agent), or "" when it does not;
     ``said`` is the customer's own words, lowercased."""
-    if rule.kind in ("keywords", "patterns"):
-        for word in rule.not_within:
-            said = said.replace(word, " ")
+    for word in rule.not_within:  # only keywords and patterns rules have any
+        said = said.replace(word, " ")
     if rule.kind == "keywords":
         return (
             "" if _ruled_out(rule, said) else next((k for k in rule.keywords if _has(said, k)), "")
@@ -343,8 +342,8 @@ def _match(rule: Rule, text: str, said: str, anger: float, history: Sequence[Tur
 
 
 def _has(words: str, keyword: str) -> bool:
-    """The keyword is in the words; a number (12315) only as a number of its own, not inside
-    an order or phone number."""
+    """The keyword is in the words; a number (12315) only as a number of its own, not inside a
+    longer one (an amount, a tracking code: order and phone numbers are already read apart)."""
     if not keyword.isdigit():
         return keyword in words
     return re.search(rf"(?<!\d){keyword}(?!\d)", words) is not None

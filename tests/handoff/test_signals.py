@@ -381,14 +381,15 @@ def test_unless_keeps_a_rule_from_firing(tmp_path: Path):
     assert compute_signals("会不会被驳回", rules).fired == ()
 
 
-def test_unless_is_refused_on_a_rule_that_reads_no_words(tmp_path: Path):
+@pytest.mark.parametrize("setting", ["unless", "not_within"])
+def test_a_words_setting_is_refused_on_a_rule_that_reads_no_words(tmp_path: Path, setting: str):
     path = tmp_path / "rules.yml"
     path.write_text(
         "rules:\n  - {id: r, kind: anger_above, priority: 1, team: complaints, reason: x,"
-        " threshold: 0.9, unless: ['x']}\n",
+        f" threshold: 0.9, {setting}: ['x']}}\n",
         encoding="utf-8",
     )
-    with pytest.raises(ValueError, match="takes no unless"):
+    with pytest.raises(ValueError, match=f"takes no {setting}"):
         load_rules(path)
 
 
@@ -448,7 +449,7 @@ def test_an_escalation_stored_before_english_reasons_still_loads():
         ("发票抬头要和工商注册的名称一样吗", "crisis_keyword"),
         ("这款相机曝光补偿怎么调", "crisis_keyword"),
         ("支持多媒体播放吗", "crisis_keyword"),
-        ("订单4512315678901什么时候发", "crisis_keyword"),  # 12315 inside an order number
+        ("我付了123150元 怎么还没发货", "crisis_keyword"),  # 12315 inside a longer number
         ("这个适合老人呢还是小孩", "explicit_request"),
         ("发票抬头写个人呢还是公司", "explicit_request"),
         ("垃圾袋什么时候发货", "dispute"),
@@ -480,14 +481,3 @@ def test_a_word_that_only_holds_a_keyword_does_not_fire_its_rule(rules, text, ru
 )
 def test_the_keyword_itself_still_fires_beside_such_a_word(rules, text, rule):
     assert rule in compute_signals(text, rules).fired
-
-
-def test_not_within_is_refused_on_a_rule_that_reads_no_words(tmp_path: Path):
-    path = tmp_path / "rules.yml"
-    path.write_text(
-        "rules:\n  - {id: r, kind: anger_above, priority: 1, team: complaints, reason: x,"
-        " threshold: 0.9, not_within: ['x']}\n",
-        encoding="utf-8",
-    )
-    with pytest.raises(ValueError, match="takes no not_within"):
-        load_rules(path)
